@@ -1,0 +1,39 @@
+"""Vertical Zoo builders: pure Keras 3 backbones, heads and the frozen-base transfer recipe.
+
+`builders` never imports `zoo`; use it on its own in any Keras project.
+"""
+
+from builders import backbones
+from builders.backbones import (
+    ApplicationBackbone,
+    Backbone,
+    CNNBackbone,
+    RNNBackbone,
+    TabularBackbone,
+    TransformerBackbone,
+)
+from builders.heads import HEAD_KINDS, HeadConfig, build_head
+from builders.registry import build_backbone, get_backbone_class, list_backbones, register_backbone
+from builders.transfer import get_backbone, transfer_model, unfreeze
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "HEAD_KINDS",
+    "ApplicationBackbone",
+    "Backbone",
+    "CNNBackbone",
+    "HeadConfig",
+    "RNNBackbone",
+    "TabularBackbone",
+    "TransformerBackbone",
+    "backbones",
+    "build_backbone",
+    "build_head",
+    "get_backbone",
+    "get_backbone_class",
+    "list_backbones",
+    "register_backbone",
+    "transfer_model",
+    "unfreeze",
+]

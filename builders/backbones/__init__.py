@@ -1,0 +1,16 @@
+"""Backbones: inputs -> pooled feature vector. Importing this package registers them all."""
+
+from builders.backbones.base import Backbone
+from builders.backbones.cnn import ApplicationBackbone, CNNBackbone
+from builders.backbones.rnn import RNNBackbone
+from builders.backbones.tabular import TabularBackbone
+from builders.backbones.transformer import TransformerBackbone
+
+__all__ = [
+    "ApplicationBackbone",
+    "Backbone",
+    "CNNBackbone",
+    "RNNBackbone",
+    "TabularBackbone",
+    "TransformerBackbone",
+]

@@ -1,0 +1,46 @@
+"""The base class of every Vertical Zoo backbone (keras-hub's `Backbone` contract)."""
+
+from __future__ import annotations
+
+import keras
+import keras_hub
+
+
+class Backbone(keras_hub.models.Backbone):
+    """A functional `keras.Model` mapping inputs to a pooled feature vector.
+
+    Subclasses build their layers in `__init__` from plain arguments and return those
+    arguments from `get_config()`, so a backbone round-trips through `from_config`,
+    `model.keras` (safe mode) and keras-hub presets (`save_to_preset` / `from_preset`
+    on a local directory).
+    """
+
+    @property
+    def output_dim(self) -> int:
+        """Size of the feature vector."""
+        return int(self.output.shape[-1])
+
+    def adapt(self, x) -> None:  # noqa: B027 - optional hook, most backbones learn nothing here
+        """Learn data statistics (e.g. normalization) from training inputs `x`; default: nothing."""
+
+
+def layer_kwargs(dtype) -> dict:
+    """Keyword arguments every sub-layer gets, so a mixed-precision `dtype` reaches all of them.
+
+    Example:
+    >>> layer_kwargs("mixed_float16")
+    {'dtype': 'mixed_float16'}
+    """
+    return {"dtype": dtype} if dtype is not None else {}
+
+
+def serialize_dtype(dtype):
+    """A JSON-friendly form of a dtype or dtype policy (None stays None).
+
+    Example:
+    >>> serialize_dtype(None) is None
+    True
+    """
+    if dtype is None or isinstance(dtype, str):
+        return dtype
+    return keras.dtype_policies.serialize(dtype)

@@ -1,0 +1,156 @@
+"""Residual CNN backbone for small images, and an adapter for keras.applications networks."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import keras
+
+from builders.backbones.base import Backbone, layer_kwargs
+from builders.errors import ConfigError
+from builders.registry import register_backbone
+
+
+def _residual_block(x, filters: int, stride: int, name: str, kw: dict):
+    shortcut = x
+    y = keras.layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, name=f"{name}_conv1", **kw)(x)
+    y = keras.layers.BatchNormalization(name=f"{name}_bn1", **kw)(y)
+    y = keras.layers.ReLU(name=f"{name}_relu1", **kw)(y)
+    y = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv2", **kw)(y)
+    y = keras.layers.BatchNormalization(name=f"{name}_bn2", **kw)(y)
+    if stride != 1 or shortcut.shape[-1] != filters:
+        shortcut = keras.layers.Conv2D(filters, 1, strides=stride, use_bias=False, name=f"{name}_proj", **kw)(x)
+        shortcut = keras.layers.BatchNormalization(name=f"{name}_proj_bn", **kw)(shortcut)
+    y = keras.layers.Add(name=f"{name}_add", **kw)([y, shortcut])
+    return keras.layers.ReLU(name=f"{name}_out", **kw)(y)
+
+
+@register_backbone("cnn")
+@keras.saving.register_keras_serializable(package="vertical_zoo")
+class CNNBackbone(Backbone):
+    """A small ResNet (basic residual blocks with BatchNorm) pooled to one vector.
+
+    Sized for small images (28x28 to 64x64). Each stage after the first halves the
+    resolution. Inputs are float images scaled to [0, 1].
+
+    Args:
+        input_shape: tuple. `(height, width, channels)` of the images.
+        filters: sequence of int. Filters of each stage.
+        blocks_per_stage: int. Residual blocks per stage.
+        dropout: float. Dropout before the pooled output.
+        dtype: str or `keras.DTypePolicy`; forwarded to every layer.
+
+    Example:
+    >>> CNNBackbone(input_shape=(28, 28, 1), filters=(8, 16)).output_shape
+    (None, 16)
+    """
+
+    def __init__(
+        self,
+        input_shape: Sequence[int] = (28, 28, 1),
+        filters: Sequence[int] = (32, 64, 128),
+        blocks_per_stage: int = 1,
+        dropout: float = 0.0,
+        dtype=None,
+        **kwargs,
+    ):
+        if len(input_shape) != 3:
+            raise ConfigError(f"CNNBackbone: input_shape must be (height, width, channels), got {input_shape}.")
+        kw = layer_kwargs(dtype)
+
+        # === Layers ===
+        inputs = keras.Input(shape=tuple(input_shape), name="images")
+        x = keras.layers.Conv2D(filters[0], 3, padding="same", use_bias=False, name="stem_conv", **kw)(inputs)
+        x = keras.layers.BatchNormalization(name="stem_bn", **kw)(x)
+        x = keras.layers.ReLU(name="stem_relu", **kw)(x)
+        for s, f in enumerate(filters):
+            for b in range(blocks_per_stage):
+                stride = 2 if s > 0 and b == 0 else 1
+                x = _residual_block(x, f, stride, f"stage{s}_block{b}", kw)
+        x = keras.layers.GlobalAveragePooling2D(name="pool", **kw)(x)
+        features = keras.layers.Dropout(dropout, name="pool_dropout", **kw)(x)
+
+        # === Functional Model ===
+        super().__init__(inputs=inputs, outputs=features, dtype=dtype, **kwargs)
+
+        # === Config ===
+        self.image_shape = tuple(input_shape)
+        self.filters = tuple(filters)
+        self.blocks_per_stage = blocks_per_stage
+        self.dropout = dropout
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(
+            input_shape=list(self.image_shape),
+            filters=list(self.filters),
+            blocks_per_stage=self.blocks_per_stage,
+            dropout=self.dropout,
+        )
+        return config
+
+
+@register_backbone("application")
+@keras.saving.register_keras_serializable(package="vertical_zoo")
+class ApplicationBackbone(Backbone):
+    """Wraps a `keras.applications` network (e.g. ResNet50, MobileNetV2, EfficientNetB0).
+
+    Images of any size and 1 or 3 channels are resized to `image_size` and grey images are
+    repeated to 3 channels. Weights are random unless `weights_path` names a local weights file
+    (e.g. the `..._notop.h5` file downloaded once on a machine with network access): nothing is
+    downloaded here. The loaded weights are saved inside the model, so the path is not needed
+    to reload it.
+
+    Args:
+        application: str. Name of a function in `keras.applications`, e.g. `"MobileNetV2"`.
+        input_shape: tuple. `(height, width, channels)` of the images fed to the backbone.
+        image_size: int. Side length the images are resized to for the network.
+        weights_path: str or None. A local `.h5`/`.weights.h5` file with the network's weights.
+        dtype: str or `keras.DTypePolicy`.
+
+    Example:
+    >>> ApplicationBackbone("MobileNetV2", input_shape=(28, 28, 1), image_size=32).output_shape
+    (None, 1280)
+    """
+
+    def __init__(
+        self,
+        application: str,
+        input_shape: Sequence[int] = (224, 224, 3),
+        image_size: int = 224,
+        weights_path: str | None = None,
+        dtype=None,
+        **kwargs,
+    ):
+        constructor = getattr(keras.applications, application, None)
+        if constructor is None or not callable(constructor):
+            raise ConfigError(f"ApplicationBackbone: keras.applications has no network named {application!r}.")
+        kw = layer_kwargs(dtype)
+
+        # === Layers ===
+        inputs = keras.Input(shape=tuple(input_shape), name="images")
+        x = inputs
+        if tuple(input_shape[:2]) != (image_size, image_size):
+            x = keras.layers.Resizing(image_size, image_size, name="resize", **kw)(x)
+        if input_shape[-1] == 1:
+            x = keras.layers.Concatenate(name="grey_to_rgb", **kw)([x, x, x])
+        x = keras.layers.Rescaling(255.0, name="to_pixels", **kw)(x)  # applications expect 0-255 inputs
+        network = constructor(
+            include_top=False, weights=None, input_shape=(image_size, image_size, 3), pooling="avg"
+        )
+        if weights_path:
+            network.load_weights(weights_path, skip_mismatch=False)
+        features = network(x)
+
+        # === Functional Model ===
+        super().__init__(inputs=inputs, outputs=features, dtype=dtype, **kwargs)
+
+        # === Config ===
+        self.application = application
+        self.image_shape = tuple(input_shape)
+        self.image_size = image_size
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(application=self.application, input_shape=list(self.image_shape), image_size=self.image_size)
+        return config

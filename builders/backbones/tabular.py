@@ -1,0 +1,130 @@
+"""Tabular backbone: normalized numeric features + categorical embeddings, then an MLP or a
+small feature-token Transformer (FT-Transformer style)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import keras
+import keras_hub
+import numpy as np
+
+from builders.backbones.base import Backbone, layer_kwargs
+from builders.errors import ConfigError
+from builders.registry import register_backbone
+
+
+@register_backbone("tabular")
+@keras.saving.register_keras_serializable(package="vertical_zoo")
+class TabularBackbone(Backbone):
+    """Maps a dict `{"numeric": (batch, k), "categorical": (batch, m)}` to a feature vector.
+
+    Numeric columns pass through a `keras.layers.Normalization` whose statistics are learned by
+    `adapt()` on the training split (and saved with the model). Each categorical column has its
+    own `Embedding` (code 0 is reserved for unknown categories). With `architecture="mlp"` the
+    parts are concatenated and fed to Dense layers; with `"transformer"` every feature becomes a
+    token (numeric: a per-feature linear map, `EinsumDense`) and keras-hub `TransformerEncoder`
+    layers mix them.
+
+    Args:
+        num_numeric: int. Number of numeric columns (0 for none).
+        categorical_cardinalities: sequence of int. Number of codes of each categorical column.
+        embedding_dim: int. Embedding width (also the token width of the Transformer).
+        hidden_units: sequence of int. MLP layer widths.
+        dropout: float. Dropout after each MLP layer / inside the encoder.
+        architecture: str. `"mlp"` or `"transformer"`.
+        num_layers: int. Encoder layers (transformer only).
+        num_heads: int. Attention heads (transformer only); must divide `embedding_dim`.
+        dtype: str or `keras.DTypePolicy`; forwarded to every layer.
+
+    Example:
+    >>> b = TabularBackbone(num_numeric=3, categorical_cardinalities=[4], hidden_units=(8,))
+    >>> b.adapt({"numeric": np.random.rand(10, 3).astype("float32")})
+    >>> b({"numeric": np.zeros((2, 3)), "categorical": np.zeros((2, 1), "int32")}).shape
+    TensorShape([2, 8])
+    """
+
+    def __init__(
+        self,
+        num_numeric: int,
+        categorical_cardinalities: Sequence[int] = (),
+        embedding_dim: int = 8,
+        hidden_units: Sequence[int] = (128, 64),
+        dropout: float = 0.1,
+        architecture: str = "mlp",
+        num_layers: int = 2,
+        num_heads: int = 2,
+        dtype=None,
+        **kwargs,
+    ):
+        cards = [int(c) for c in categorical_cardinalities]
+        if num_numeric <= 0 and not cards:
+            raise ConfigError("TabularBackbone: needs at least one numeric or categorical column.")
+        if architecture not in ("mlp", "transformer"):
+            raise ConfigError(f"TabularBackbone: architecture must be 'mlp' or 'transformer', got {architecture!r}.")
+        if architecture == "transformer" and embedding_dim % num_heads:
+            raise ConfigError(f"TabularBackbone: num_heads={num_heads} must divide embedding_dim={embedding_dim}.")
+        kw = layer_kwargs(dtype)
+
+        # === Layers ===
+        inputs, parts = {}, []
+        if num_numeric > 0:
+            inputs["numeric"] = keras.Input(shape=(num_numeric,), name="numeric")
+            numeric = keras.layers.Normalization(name="normalization", **kw)(inputs["numeric"])
+            if architecture == "transformer":
+                tokens = keras.layers.Reshape((num_numeric, 1), name="numeric_columns")(numeric)
+                numeric = keras.layers.EinsumDense(
+                    "bki,kid->bkd", output_shape=(num_numeric, embedding_dim), bias_axes="kd",
+                    name="numeric_tokens", **kw
+                )(tokens)
+            parts.append(numeric)
+        if cards:
+            inputs["categorical"] = keras.Input(shape=(len(cards),), dtype="int32", name="categorical")
+            for j, card in enumerate(cards):
+                code = inputs["categorical"][:, j : j + 1]
+                emb = keras.layers.Embedding(card, embedding_dim, name=f"categorical_{j}", **kw)(code)
+                parts.append(emb if architecture == "transformer" else keras.layers.Flatten(**kw)(emb))
+        if architecture == "mlp":
+            x = parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="concat", **kw)(parts)
+            for i, units in enumerate(hidden_units):
+                x = keras.layers.Dense(units, activation="relu", name=f"dense_{i}", **kw)(x)
+                x = keras.layers.Dropout(dropout, name=f"dropout_{i}", **kw)(x)
+        else:
+            x = parts[0] if len(parts) == 1 else keras.layers.Concatenate(axis=1, name="tokens", **kw)(parts)
+            for i in range(num_layers):
+                x = keras_hub.layers.TransformerEncoder(
+                    2 * embedding_dim, num_heads, dropout=dropout, name=f"encoder_{i}", **kw
+                )(x)
+            x = keras.layers.GlobalAveragePooling1D(name="pool", **kw)(x)
+
+        # === Functional Model ===
+        super().__init__(inputs=inputs, outputs=x, dtype=dtype, **kwargs)
+
+        # === Config ===
+        self.num_numeric = num_numeric
+        self.categorical_cardinalities = cards
+        self.embedding_dim = embedding_dim
+        self.hidden_units = tuple(hidden_units)
+        self.dropout = dropout
+        self.architecture = architecture
+        self.num_layers = num_layers
+        self.num_heads = num_heads
+
+    def adapt(self, x) -> None:
+        """Learn the numeric columns' mean and variance from training inputs `x` (a dict)."""
+        if self.num_numeric > 0:
+            self.get_layer("normalization").adapt(np.asarray(x["numeric"], dtype="float32"))
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(
+            num_numeric=self.num_numeric,
+            categorical_cardinalities=self.categorical_cardinalities,
+            embedding_dim=self.embedding_dim,
+            hidden_units=list(self.hidden_units),
+            dropout=self.dropout,
+            architecture=self.architecture,
+            num_layers=self.num_layers,
+            num_heads=self.num_heads,
+        )
+        return config

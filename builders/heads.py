@@ -1,0 +1,84 @@
+"""Heads: a feature vector -> the task's output. They know nothing of data or industries."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Sequence
+
+import keras
+
+from builders.errors import ConfigError
+
+HEAD_KINDS = ("binary", "multiclass", "multilabel", "regression", "forecast")
+
+
+@dataclasses.dataclass
+class HeadConfig:
+    """What a head predicts; JSON-serializable with `dataclasses.asdict`.
+
+    Args:
+        kind: one of `HEAD_KINDS`.
+        num_outputs: classes (multiclass), labels (multilabel), targets (regression/forecast);
+            1 for binary.
+        horizon: forecast steps (forecast only).
+        hidden_units: widths of optional Dense layers before the output.
+        dropout: dropout before each Dense layer.
+        output_scale, output_offset: regression/forecast outputs are `raw * scale + offset`, so
+            a head can be initialised at the target's scale (e.g. the training mean and std).
+
+    Example:
+    >>> HeadConfig("multiclass", 3).activation
+    'softmax'
+    """
+
+    kind: str
+    num_outputs: int = 1
+    horizon: int = 1
+    hidden_units: Sequence[int] = ()
+    dropout: float = 0.0
+    output_scale: float = 1.0
+    output_offset: float = 0.0
+
+    def __post_init__(self):
+        if self.kind not in HEAD_KINDS:
+            raise ConfigError(f"HeadConfig.kind must be one of {HEAD_KINDS}, got {self.kind!r}.")
+        if self.num_outputs < 1 or self.horizon < 1:
+            raise ConfigError(f"HeadConfig: num_outputs and horizon must be >= 1, got {self.num_outputs}, {self.horizon}.")
+        if self.kind == "binary" and self.num_outputs != 1:
+            raise ConfigError(f"HeadConfig: a binary head has one output (got num_outputs={self.num_outputs}).")
+        if self.kind == "multiclass" and self.num_outputs < 2:
+            raise ConfigError("HeadConfig: a multiclass head needs num_outputs >= 2 (use kind='binary' for two classes).")
+        self.hidden_units = list(self.hidden_units)
+
+    @property
+    def activation(self) -> str | None:
+        return {"binary": "sigmoid", "multiclass": "softmax", "multilabel": "sigmoid"}.get(self.kind)
+
+
+def build_head(config: HeadConfig, input_dim: int, dtype=None, name: str = "head") -> keras.Sequential:
+    """A `keras.Sequential` head for features of size `input_dim`.
+
+    The output layer always computes in float32, so mixed-precision backbones keep a stable
+    loss (Keras's mixed-precision guide).
+
+    Example:
+    >>> build_head(HeadConfig("forecast", num_outputs=2, horizon=5), input_dim=8).output_shape
+    (None, 5, 2)
+    """
+    kw = {"dtype": dtype} if dtype is not None else {}
+    layers: list = [keras.Input(shape=(input_dim,), name="features")]
+    for i, units in enumerate(config.hidden_units):
+        layers += [
+            keras.layers.Dropout(config.dropout, name=f"head_dropout_{i}", **kw),
+            keras.layers.Dense(units, activation="relu", name=f"head_dense_{i}", **kw),
+        ]
+    layers.append(keras.layers.Dropout(config.dropout, name="head_dropout_out", **kw))
+    units = config.num_outputs * (config.horizon if config.kind == "forecast" else 1)
+    layers.append(keras.layers.Dense(units, activation=config.activation, dtype="float32", name="predictions"))
+    if config.activation is None and (config.output_scale, config.output_offset) != (1.0, 0.0):
+        layers.append(
+            keras.layers.Rescaling(config.output_scale, config.output_offset, dtype="float32", name="target_scale")
+        )
+    if config.kind == "forecast":
+        layers.append(keras.layers.Reshape((config.horizon, config.num_outputs), dtype="float32", name="forecast"))
+    return keras.Sequential(layers, name=name)

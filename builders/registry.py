@@ -1,0 +1,64 @@
+"""Backbones by name: a dict filled by the `@register_backbone` decorator."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from builders.errors import UnknownNameError
+
+_BACKBONES: dict[str, type] = {}
+
+
+def register_backbone(name: str) -> Callable[[type], type]:
+    """Class decorator that makes a backbone buildable by `name`.
+
+    Example:
+    >>> sorted(list_backbones())[:2]
+    ['application', 'cnn']
+    """
+
+    def decorator(cls: type) -> type:
+        _BACKBONES[name] = cls
+        cls.registered_name = name
+        return cls
+
+    return decorator
+
+
+def list_backbones() -> list[str]:
+    """Names of every registered backbone.
+
+    Example:
+    >>> "transformer" in list_backbones()
+    True
+    """
+    return sorted(_BACKBONES)
+
+
+def get_backbone_class(name: str) -> type:
+    """The backbone class registered as `name`.
+
+    Example:
+    >>> get_backbone_class("rnn").__name__
+    'RNNBackbone'
+    """
+    if name not in _BACKBONES:
+        raise UnknownNameError(f"Unknown backbone '{name}'. Known backbones: {', '.join(list_backbones())}.")
+    return _BACKBONES[name]
+
+
+def build_backbone(name: str, **kwargs: Any):
+    """Build the backbone registered as `name` with constructor arguments `kwargs`.
+
+    Example:
+    >>> build_backbone("rnn", sequence_length=5, num_features=3, units=4).output_shape
+    (None, 4)
+    """
+    cls = get_backbone_class(name)
+    try:
+        return cls(**kwargs)
+    except TypeError as e:  # an unknown or missing argument: say which backbone and what it takes
+        import inspect
+
+        params = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "kwargs")]
+        raise UnknownNameError(f"Backbone '{name}': {e}. It takes: {', '.join(params)}.") from None

@@ -1,0 +1,134 @@
+"""The frozen-base recipe: backbone (frozen, inference mode) + trainable head, then optional
+fine-tuning of the backbone's top layers at a lower learning rate."""
+
+from __future__ import annotations
+
+import keras
+
+from builders.backbones.base import Backbone
+from builders.errors import ConfigError
+
+_NORMALIZATION_LAYERS = (keras.layers.BatchNormalization, keras.layers.LayerNormalization, keras.layers.Normalization)
+
+
+@keras.saving.register_keras_serializable(package="vertical_zoo")
+class InferenceMode(keras.layers.Wrapper):
+    """Runs the wrapped backbone with `training=False`, whatever the outer model is doing.
+
+    A Keras 3 functional model passes its own `training` flag down to every layer it calls,
+    overriding a `training=False` given when the graph was built; this wrapper makes the
+    frozen-base recipe hold (BatchNorm keeps its moving statistics, Dropout stays off).
+
+    Example:
+    >>> from builders.backbones import CNNBackbone
+    >>> InferenceMode(CNNBackbone(input_shape=(8, 8, 1), filters=(4,))).layer.name
+    'cnn_backbone'
+    """
+
+    def call(self, inputs, training=None):
+        return self.layer(inputs, training=False)
+
+    def compute_output_shape(self, input_shape):
+        return self.layer.compute_output_shape(input_shape)
+
+
+def _input_like(backbone: Backbone):
+    """Fresh `keras.Input`s with the backbone's input structure, shapes, dtypes and names."""
+    return keras.tree.map_structure(
+        lambda t: keras.Input(shape=t.shape[1:], dtype=t.dtype, name=t.name.split("/")[0].split(":")[0]),
+        backbone.input,
+    )
+
+
+def transfer_model(backbone: Backbone, head: keras.Model, freeze: bool = True, name: str = "transfer_model") -> keras.Model:
+    """Backbone + head as one functional model, the backbone frozen by default.
+
+    The backbone runs in inference mode (`InferenceMode`), so its BatchNorm layers always use their
+    moving statistics (keras#9214) and Dropout is off, whether or not it is frozen; with
+    `freeze=True` its weights are also excluded from training. Compile after this call
+    (the zoo's harness does), or use `unfreeze` which recompiles for you.
+
+    Example:
+    >>> from builders.backbones import CNNBackbone
+    >>> from builders.heads import HeadConfig, build_head
+    >>> base = CNNBackbone(input_shape=(8, 8, 1), filters=(4,))
+    >>> model = transfer_model(base, build_head(HeadConfig("binary"), base.output_dim))
+    >>> len(model.trainable_weights)  # the head's kernel and bias only
+    2
+    """
+    if not isinstance(backbone, Backbone):
+        raise ConfigError(f"transfer_model: backbone must be a builders Backbone, got {type(backbone).__name__}.")
+    backbone.trainable = not freeze
+    inputs = _input_like(backbone)
+    features = InferenceMode(backbone, name=f"{backbone.name}_inference")(inputs)
+    return keras.Model(inputs, head(features), name=name)
+
+
+def get_backbone(model: keras.Model) -> Backbone:
+    """The backbone inside a model made by `transfer_model`.
+
+    Example:
+    >>> from builders.backbones import RNNBackbone
+    >>> from builders.heads import HeadConfig, build_head
+    >>> base = RNNBackbone(sequence_length=4, num_features=2, units=3)
+    >>> get_backbone(transfer_model(base, build_head(HeadConfig("regression"), 3))) is base
+    True
+    """
+    for layer in model.layers:
+        layer = layer.layer if isinstance(layer, InferenceMode) else layer
+        if isinstance(layer, Backbone):
+            return layer
+    raise ConfigError(f"Model '{model.name}' has no Backbone layer; build it with transfer_model().")
+
+
+def unfreeze(
+    model: keras.Model,
+    num_layers: int | None = None,
+    learning_rate: float = 1e-5,
+    keep_normalization_frozen: bool = True,
+) -> list[str]:
+    """Make the top `num_layers` weighted layers of the backbone trainable, and recompile.
+
+    Counts only layers that own weights, from the output end. `None` unfreezes them all.
+    Normalization layers (BatchNorm, LayerNorm) stay frozen unless asked otherwise. The model
+    is recompiled with its loss and metrics and a fresh optimizer of the same type at
+    `learning_rate`, so the change takes effect in the next `fit` (keras#14325, #18092).
+
+    Returns:
+        The names of the backbone layers that are now trainable.
+
+    Example:
+    >>> from builders.backbones import CNNBackbone
+    >>> from builders.heads import HeadConfig, build_head
+    >>> base = CNNBackbone(input_shape=(8, 8, 1), filters=(4,))
+    >>> model = transfer_model(base, build_head(HeadConfig("binary"), base.output_dim))
+    >>> model.compile("adam", "binary_crossentropy")
+    >>> unfreeze(model, num_layers=1)
+    ['stage0_block0_conv2']
+    """
+    if num_layers is not None and num_layers < 0:
+        raise ConfigError(f"unfreeze: num_layers must be >= 0 or None, got {num_layers}.")
+    backbone = get_backbone(model)
+    backbone.trainable = True
+    weighted = [layer for layer in backbone._flatten_layers(include_self=False, recursive=True) if layer.weights]
+    # Only leaves: a wrapper such as Bidirectional or a nested network owns its children's weights.
+    leaves = [layer for layer in weighted if not any(True for _ in layer._flatten_layers(include_self=False))]
+    candidates = [
+        layer for layer in leaves if not (keep_normalization_frozen and isinstance(layer, _NORMALIZATION_LAYERS))
+    ]
+    chosen = candidates if num_layers is None else candidates[len(candidates) - num_layers :] if num_layers else []
+    chosen_ids = {id(layer) for layer in chosen}
+    for layer in leaves:
+        layer.trainable = id(layer) in chosen_ids
+    if getattr(model, "optimizer", None) is not None and model.compiled:
+        config = model.get_compile_config()
+        optimizer = model.optimizer.__class__.from_config(
+            {**model.optimizer.get_config(), "learning_rate": learning_rate}
+        )
+        model.compile(
+            optimizer=optimizer,
+            loss=keras.saving.deserialize_keras_object(config.get("loss")),
+            metrics=keras.saving.deserialize_keras_object(config.get("metrics")),
+            jit_compile=getattr(model, "jit_compile", "auto"),
+        )
+    return [layer.name for layer in chosen]

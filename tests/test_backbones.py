@@ -1,0 +1,147 @@
+"""One battery for every registered backbone (as keras-hub's run_backbone_test): output shape,
+config round-trip, save/load with identical predictions in safe mode, a fit step, frozen weights
+(BatchNorm statistics included) unchanged, unfreeze, and local keras-hub presets."""
+
+import keras
+import keras_hub
+import numpy as np
+import pytest
+from backbone_fixtures import TINY, registry_name, sample_inputs
+
+import builders
+from builders import HeadConfig, build_backbone, build_head, get_backbone, transfer_model, unfreeze
+
+CASES = sorted(TINY)
+
+
+def make(case):
+    keras.utils.set_random_seed(1)
+    return build_backbone(registry_name(case), **TINY[case])
+
+
+def test_every_registered_backbone_has_a_tiny_config():
+    assert set(builders.list_backbones()) <= {registry_name(c) for c in CASES}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_output_shape_and_config_round_trip(case):
+    backbone = make(case)
+    x = sample_inputs(case)
+    features = backbone(x)
+    assert features.shape == (8, backbone.output_dim)
+    config = backbone.get_config()
+    clone = backbone.__class__.from_config(config)
+    assert clone.get_config() == config
+    clone.set_weights(backbone.get_weights())
+    np.testing.assert_allclose(clone.predict(x, verbose=0), backbone.predict(x, verbose=0), atol=1e-6)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_transfer_model_saves_and_reloads_in_safe_mode(case, tmp_path):
+    backbone = make(case)
+    model = transfer_model(backbone, build_head(HeadConfig("multiclass", 3), backbone.output_dim), freeze=False)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    x = sample_inputs(case)
+    model.fit(x, np.arange(8) % 3, epochs=1, verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    assert type(get_backbone(loaded)) is type(backbone)
+
+
+def _snapshot(layer):
+    return [w.numpy().copy() for w in layer.weights]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_frozen_base_keeps_every_backbone_weight_and_statistic(case):
+    backbone = make(case)
+    head = build_head(HeadConfig("binary", hidden_units=[4]), backbone.output_dim)
+    model = transfer_model(backbone, head, freeze=True)
+    model.compile(keras.optimizers.Adam(0.05), "binary_crossentropy")
+    before_base, before_head = _snapshot(backbone), _snapshot(head)
+    model.fit(sample_inputs(case, 16), np.arange(16) % 2, epochs=2, batch_size=4, verbose=0)
+    for a, b in zip(before_base, _snapshot(backbone), strict=True):
+        np.testing.assert_array_equal(a, b)  # includes BatchNorm moving mean/variance
+    assert any(not np.array_equal(a, b) for a, b in zip(before_head, _snapshot(head), strict=True))
+
+
+def test_unfrozen_backbone_batchnorm_statistics_stay_fixed_but_weights_train():
+    backbone = make("cnn")
+    model = transfer_model(backbone, build_head(HeadConfig("binary"), backbone.output_dim), freeze=False)
+    model.compile(keras.optimizers.Adam(0.05), "binary_crossentropy")
+    bn = backbone.get_layer("stem_bn")
+    mean_before, gamma_before = bn.moving_mean.numpy().copy(), bn.gamma.numpy().copy()
+    model.fit(sample_inputs("cnn", 16), np.arange(16) % 2, epochs=1, batch_size=4, verbose=0)
+    np.testing.assert_array_equal(mean_before, bn.moving_mean.numpy())
+    assert not np.array_equal(gamma_before, bn.gamma.numpy())
+
+
+def test_unfreeze_makes_exactly_the_chosen_layers_trainable_and_takes_effect():
+    backbone = make("cnn")
+    model = transfer_model(backbone, build_head(HeadConfig("binary"), backbone.output_dim))
+    model.compile(keras.optimizers.Adam(0.01), "binary_crossentropy", metrics=["accuracy"])
+    x, y = sample_inputs("cnn", 16), np.arange(16) % 2
+    model.fit(x, y, epochs=1, verbose=0)
+    names = unfreeze(model, num_layers=2, learning_rate=1e-3)
+    assert names == ["stage1_block0_conv2", "stage1_block0_proj"]
+    trainable = {layer.name for layer in backbone._flatten_layers(include_self=False) if layer.trainable_weights}
+    assert trainable == set(names)
+    assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)
+    frozen = backbone.get_layer("stem_conv").kernel.numpy().copy()
+    chosen = backbone.get_layer("stage1_block0_conv2").kernel.numpy().copy()
+    model.fit(x, y, epochs=1, verbose=0)  # no recompile by the user
+    np.testing.assert_array_equal(frozen, backbone.get_layer("stem_conv").kernel.numpy())
+    assert not np.array_equal(chosen, backbone.get_layer("stage1_block0_conv2").kernel.numpy())
+    assert "accuracy" in model.evaluate(x, y, return_dict=True, verbose=0)
+
+
+def test_unfreeze_all_and_none():
+    backbone = make("rnn")
+    model = transfer_model(backbone, build_head(HeadConfig("regression"), backbone.output_dim))
+    assert unfreeze(model, num_layers=0) == []
+    assert len(unfreeze(model)) == 4  # two bidirectional layers, two directions each
+    assert backbone.trainable_weights
+
+
+@pytest.mark.parametrize("case", ["cnn", "transformer", "tabular"])
+def test_local_keras_hub_preset_round_trip(case, tmp_path):
+    backbone = make(case)
+    backbone.save_to_preset(str(tmp_path / "preset"))
+    loaded = keras_hub.models.Backbone.from_preset(str(tmp_path / "preset"))
+    x = sample_inputs(case)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), backbone.predict(x, verbose=0), atol=1e-6)
+
+
+def test_mixed_precision_dtype_reaches_every_layer():
+    backbone = build_backbone("transformer", dtype="mixed_float16", **TINY["transformer"])
+    head = build_head(HeadConfig("binary"), backbone.output_dim, dtype="mixed_float16")
+    policies = {
+        layer.dtype_policy.name
+        for layer in backbone._flatten_layers(include_self=False)
+        if not isinstance(layer, keras.layers.InputLayer)
+    }
+    assert policies == {"mixed_float16"}
+    model = transfer_model(backbone, head)
+    assert model(sample_inputs("transformer")).dtype == "float32"
+
+
+def test_bad_arguments_raise_config_errors():
+    with pytest.raises(builders.errors.ConfigError, match="num_heads=3 must divide hidden_dim=8"):
+        build_backbone("transformer", sequence_length=4, vocabulary_size=5, hidden_dim=8, num_heads=3)
+    with pytest.raises(builders.errors.UnknownNameError, match="Known backbones"):
+        build_backbone("resnet9000")
+    with pytest.raises(builders.errors.UnknownNameError, match="It takes"):
+        build_backbone("rnn", num_features=3, colour="red")
+    with pytest.raises(builders.errors.ConfigError, match="cell must be"):
+        build_backbone("rnn", num_features=3, cell="tcn")
+
+
+@pytest.mark.parametrize("kind,shape", [("binary", (8, 1)), ("multiclass", (8, 3)), ("multilabel", (8, 3)),
+                                        ("regression", (8, 3)), ("forecast", (8, 4, 3))])
+def test_heads(kind, shape, tmp_path):
+    head = build_head(HeadConfig(kind, num_outputs=shape[-1], horizon=4, output_scale=2.0), 5)
+    out = head(np.ones((8, 5), "float32"))
+    assert out.shape == shape and out.dtype == "float32"
+    head.save(tmp_path / "h.keras")
+    np.testing.assert_allclose(keras.models.load_model(tmp_path / "h.keras").predict(np.ones((8, 5)), verbose=0), out, rtol=1e-5)

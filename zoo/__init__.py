@@ -1,0 +1,14 @@
+"""Vertical Zoo: industry tasks on Keras backbones, with one fit/evaluate harness.
+
+Example:
+>>> import zoo
+>>> "medical/breastmnist" in zoo.list_tasks()
+True
+"""
+
+from zoo.harness import Run, RunConfig, evaluate, fit, get_strategy
+from zoo.tasks import Task, get_task, list_tasks
+
+__version__ = "0.1.0"
+
+__all__ = ["Run", "RunConfig", "Task", "evaluate", "fit", "get_strategy", "get_task", "list_tasks"]

@@ -1,0 +1,45 @@
+"""The `zoo` command line. Each command group lives in its own module with `add_commands(subparsers)`.
+
+Errors the user can fix (unknown task, missing data, bad input) end with one message on stderr
+and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from builders.errors import ZooError
+
+COMMAND_MODULES = ("zoo.cli.core",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every command group's subcommands.
+
+    Example:
+    >>> build_parser().parse_args(["info", "medical/breastmnist"]).task
+    'medical/breastmnist'
+    """
+    import importlib
+
+    parser = argparse.ArgumentParser(prog="zoo", description="Vertical Zoo: industry models on Keras backbones.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_commands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `zoo` and `python -m zoo`; returns the exit status."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ZooError as e:
+        print(f"zoo: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("zoo: interrupted; run the same command again to resume from the last saved epoch.", file=sys.stderr)
+        return 130

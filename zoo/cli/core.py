@@ -1,0 +1,134 @@
+"""Core commands: `zoo list`, `zoo info TASK`, `zoo train TASK`, `zoo evaluate RUN_DIR`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import textwrap
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Register the core commands on `sub`."""
+    p = sub.add_parser("list", help="list the tasks")
+    p.add_argument("--industry", help="only this industry's tasks")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("info", help="a task's model card: data, license, model, metrics, baseline")
+    p.add_argument("task")
+    p.add_argument("--json", action="store_true", help="print the task config as JSON")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("train", help="train a task's model and write a run directory")
+    p.add_argument("task")
+    add_run_arguments(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="re-evaluate a run directory on its test split")
+    p.add_argument("run_dir")
+    p.add_argument("--data-dir", help="where the dataset is (default: as at training time)")
+    p.set_defaults(func=cmd_evaluate)
+
+
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags shared by every command that trains (`train`, `benchmark`, ...)."""
+    p.add_argument("--epochs", type=int, help="maximum epochs (early stopping may end sooner)")
+    p.add_argument("--batch-size", type=int, help="global batch size")
+    p.add_argument("--learning-rate", type=float)
+    p.add_argument("--backbone", help="another registered backbone (builders.list_backbones())")
+    p.add_argument("--backbone-params", type=json.loads, help='JSON overrides, e.g. \'{"units": 32}\'')
+    p.add_argument("--freeze", action=argparse.BooleanOptionalAction, default=None,
+                   help="freeze the backbone (--no-freeze trains it); default: the task's setting")
+    p.add_argument("--class-weight", choices=["balanced"], help="weight classes inversely to their frequency")
+    p.add_argument("--data-dir", help="directory holding the dataset (else $ZOO_DATA_DIR, ../shared/data)")
+    p.add_argument("--out", default="runs", help="parent directory of the run directory (default: runs)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--strategy", default="auto", help="auto, default, mirrored, multi-worker or tpu")
+    p.add_argument("--precision", help="float32, mixed_float16 or mixed_bfloat16 (default: auto)")
+    p.add_argument("--xla", action=argparse.BooleanOptionalAction, default=None, help="XLA compilation")
+    p.add_argument("--max-train-examples", type=int, help="train on at most this many examples")
+    p.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs into the run directory")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run_kwargs(args: argparse.Namespace) -> dict:
+    """Keyword arguments for `zoo.fit` from the shared run flags."""
+    return dict(
+        out_dir=args.out, seed=args.seed, strategy=args.strategy, precision=args.precision,
+        jit_compile="auto" if args.xla is None else args.xla, data_dir=args.data_dir,
+        max_train_examples=args.max_train_examples, tensorboard=args.tensorboard,
+        verbose=0 if args.quiet else "auto", epochs=args.epochs, batch_size=args.batch_size,
+        learning_rate=args.learning_rate, freeze=args.freeze, class_weight=args.class_weight,
+    )
+
+
+def resolve_task(args: argparse.Namespace):
+    """The task named on the command line with its backbone overrides applied."""
+    from zoo.tasks import get_task
+
+    return get_task(args.task).with_overrides(backbone=args.backbone, backbone_params=args.backbone_params)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from zoo.tasks import get_task, list_tasks
+
+    rows = [get_task(n) for n in list_tasks(args.industry)]
+    width = max((len(t.name) for t in rows), default=4)
+    print(f"{'task':<{width}}  {'modality':<14} {'backbone':<12} {'dataset'}")
+    for t in rows:
+        print(f"{t.name:<{width}}  {t.modality:<14} {t.backbone.name:<12} {t.dataset}")
+    return 0
+
+
+def model_card(task) -> str:
+    """The model card of a task as plain text (what `zoo info` prints)."""
+    wrap = lambda s: textwrap.fill(s, 96, initial_indent="  ", subsequent_indent="  ")  # noqa: E731
+    lines = [task.name, "=" * len(task.name), wrap(task.description), "",
+             f"Industry: {task.industry}    Modality: {task.modality}    Dataset: {task.dataset}",
+             f"License: {task.license or 'see the dataset SOURCE'}", "",
+             "Model:", f"  backbone {task.backbone.name} {json.dumps(task.backbone.params)}",
+             f"  head {task.head.kind}, loss {task.loss}, trained {'frozen-base' if task.training.freeze else 'end to end'}",
+             f"  training: {task.training.epochs} epochs max, batch {task.training.batch_size}, "
+             f"lr {task.training.learning_rate}", "",
+             f"Metrics: primary {task.primary_metric}; tracked {', '.join(task.metrics)}", "", "Published baselines:"]
+    for b in task.baselines:
+        better = "higher" if b.higher_is_better else "lower"
+        lines.append(f"  {b.metric} {b.value} ({better} is better) - {b.model}; {b.citation}")
+        if b.note:
+            lines.append(f"    note: {b.note}")
+    lines += ["", "Intended use:", wrap(task.intended_use or "-"), "", "Known limitations:", wrap(task.limitations or "-")]
+    return "\n".join(lines)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from zoo.tasks import get_task
+
+    task = get_task(args.task)
+    print(task.to_json() if args.json else model_card(task))
+    return 0
+
+
+def print_report(report: dict) -> None:
+    """A short human summary of a report."""
+    test = report["test"]
+    keys = [k for k in ("accuracy", "macro_f1", "roc_auc", "pr_auc", "average_cost", "rmse", "mae", "phm08_score")
+            if k in test]
+    print("test: " + ", ".join(f"{k} {test[k]:.4f}" for k in keys))
+    for b in report.get("baselines", []):
+        verdict = "meets/beats" if b["beaten"] else "falls short of"
+        print(f"  {b['metric']} {b['ours']:.4f} {verdict} {b['value']} ({b['model']}, {b['citation']})")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import zoo
+
+    run = zoo.fit(resolve_task(args), **run_kwargs(args))
+    print_report(run.report)
+    print(f"run directory: {run.run_dir}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import zoo
+
+    print_report(zoo.evaluate(args.run_dir, data_dir=args.data_dir))
+    return 0

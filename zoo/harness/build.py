@@ -1,0 +1,84 @@
+"""Turn a task and its data's facts into a compiled Keras model."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from typing import Any
+
+import keras
+import numpy as np
+
+from builders import build_backbone, build_head, get_backbone_class, transfer_model
+from builders.heads import HeadConfig
+from zoo.data.types import Dataset
+from zoo.tasks.base import Task
+
+# Which dataset facts feed which backbone argument (only arguments the backbone takes are passed).
+_DERIVED = {
+    "num_numeric": lambda m: len(m.get("numeric_names", [])) if "numeric_names" in m else m.get("num_numeric"),
+    "categorical_cardinalities": lambda m: m.get("categorical_cardinalities"),
+    "input_shape": lambda m: m.get("input_shape"),
+    "vocabulary_size": lambda m: m.get("vocab_size"),
+    "sequence_length": lambda m: m.get("sequence_length", m.get("window")),
+    "num_features": lambda m: len(m["feature_names"]) if "feature_names" in m else None,
+    "num_users": lambda m: m.get("num_users"),
+    "num_items": lambda m: m.get("num_items"),
+}
+
+
+def backbone_arguments(task: Task, meta: dict[str, Any]) -> dict[str, Any]:
+    """The backbone's constructor arguments: facts from the data, then the task's own params.
+
+    Example:
+    >>> from zoo.tasks import get_task
+    >>> backbone_arguments(get_task("medical/breast_cancer_diagnosis"), {"numeric_names": list("abc")})["num_numeric"]
+    3
+    """
+    accepted = inspect.signature(get_backbone_class(task.backbone.name).__init__).parameters
+    derived = {k: f(meta) for k, f in _DERIVED.items() if k in accepted}
+    return {**{k: v for k, v in derived.items() if v is not None}, **task.backbone.params}
+
+
+def head_config(task: Task, data: Dataset) -> HeadConfig:
+    """The task's head with the number of classes and the target scale taken from the data.
+
+    Example:
+    >>> from zoo.tasks import get_task
+    >>> from zoo.data.types import Split
+    >>> s = Split(np.zeros((4, 1)), np.array([1.0, 3.0, 1.0, 3.0]))
+    >>> task = get_task("medical/breast_cancer_diagnosis")
+    >>> task.head = HeadConfig("regression")
+    >>> head_config(task, Dataset(s, s, s)).output_offset
+    2.0
+    """
+    head = task.head
+    if head.kind == "multiclass" and "num_classes" in data.meta:
+        head = dataclasses.replace(head, num_outputs=int(data.meta["num_classes"]))
+    if head.kind in ("regression", "forecast") and (head.output_scale, head.output_offset) == (1.0, 0.0):
+        y = np.asarray(data.train.y, dtype="float64")
+        head = dataclasses.replace(head, output_scale=float(y.std() or 1.0), output_offset=float(y.mean()))
+    return head
+
+
+def build_model(task: Task, data: Dataset, *, dtype: str | None = None, jit_compile: bool | str = "auto") -> keras.Model:
+    """Backbone (adapted to the training inputs) + head, frozen or not as the task says, compiled.
+
+    Example:
+    >>> from zoo.tasks import get_task
+    >>> from zoo.data import load_dataset
+    >>> task = get_task("medical/breast_cancer_diagnosis")
+    >>> build_model(task, load_dataset(task.dataset)).output_shape
+    (None, 1)
+    """
+    backbone = build_backbone(task.backbone.name, dtype=dtype, **backbone_arguments(task, data.meta))
+    backbone.adapt(data.train.x)
+    head = build_head(head_config(task, data), backbone.output_dim, dtype=dtype)
+    model = transfer_model(backbone, head, freeze=task.training.freeze, name=task.name.replace("/", "_"))
+    model.compile(
+        optimizer=keras.optimizers.Adam(task.training.learning_rate),
+        loss=task.loss,
+        metrics=list(task.metrics),
+        jit_compile=jit_compile,
+    )
+    return model

@@ -1,0 +1,262 @@
+"""The shared fit/evaluate harness: any task, any strategy, one run directory per run.
+
+A run directory holds fixed file names (as Ludwig's do), so tools read runs without code:
+`config.json` (rebuilds the run), `model.keras`, `history.json`, `report.json`, and for text
+tasks `vocabulary.txt`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from zoo.data import load_dataset
+from zoo.data.types import Dataset
+from zoo.errors import ConfigError, DataValidationError
+from zoo.harness.build import build_model
+from zoo.harness.pipeline import make_dataset
+from zoo.harness.strategy import default_precision, get_strategy
+from zoo.report.metrics import classification_metrics, regression_metrics
+from zoo.tasks.base import Task
+from zoo.tasks.registry import get_task
+
+
+@dataclasses.dataclass
+class RunConfig:
+    """Everything that, with the data, determines a run; saved as the run's `config.json`.
+
+    Args:
+        task: the full task (after overrides), as a dict.
+        seed: seeds Python, NumPy, TensorFlow and the shuffling.
+        strategy: a name from `zoo.harness.strategy.STRATEGIES`.
+        precision: `"float32"`, `"mixed_float16"`, `"mixed_bfloat16"` or None (auto: mixed
+            precision on GPU/TPU, float32 on CPU).
+        jit_compile: XLA: True, False or "auto" (Keras decides).
+        deterministic: enable TensorFlow op determinism (same seed + data = same metrics on CPU).
+        data_dir: where to look for the dataset first.
+        max_train_examples: train on at most this many examples (quick runs and tests).
+        tensorboard: write TensorBoard logs to `<run>/logs`.
+    """
+
+    task: dict[str, Any]
+    seed: int = 0
+    strategy: str = "auto"
+    precision: str | None = None
+    jit_compile: bool | str = "auto"
+    deterministic: bool = True
+    data_dir: str | None = None
+    max_train_examples: int | None = None
+    tensorboard: bool = False
+
+
+@dataclasses.dataclass
+class Run:
+    """What `fit` returns: the run directory, the trained model, its history and its report."""
+
+    run_dir: Path
+    model: keras.Model
+    history: dict[str, list[float]]
+    report: dict[str, Any]
+
+
+def _seed_everything(seed: int, deterministic: bool) -> None:
+    keras.utils.set_random_seed(seed)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+
+def prepare_data(task: Task, config: RunConfig, data: Dataset | None = None) -> Dataset:
+    """Load (unless given), tokenize text, and cut the training split as the config says."""
+    if data is None:
+        data = load_dataset(task.dataset, config.data_dir, seed=config.seed, **task.data_options)
+    if task.modality == "text" and data.train.x.dtype == object:
+        from zoo.data.text import tokenize_dataset
+
+        data = tokenize_dataset(data, **task.preprocessing)
+    if config.max_train_examples and len(data.train) > config.max_train_examples:
+        data = data.subset(config.max_train_examples / len(data.train), seed=config.seed)
+    for split in ("train", "val", "test"):
+        if len(getattr(data, split)) == 0:
+            raise DataValidationError(f"Dataset '{task.dataset}': the {split} split is empty.")
+    return data
+
+
+def class_weights(y: np.ndarray, mode: str | None) -> dict[int, float] | None:
+    """`None`, or `{"balanced"}` weights n / (k * count_c) for each class c present.
+
+    Example:
+    >>> class_weights(np.array([0, 0, 0, 1]), "balanced")
+    {0: 0.6666666666666666, 1: 2.0}
+    """
+    if mode is None:
+        return None
+    if mode != "balanced":
+        raise ConfigError(f"class_weight must be None or 'balanced', got {mode!r}.")
+    classes, counts = np.unique(np.asarray(y).astype(int), return_counts=True)
+    return {int(c): float(len(y) / (len(classes) * n)) for c, n in zip(classes, counts, strict=True)}
+
+
+def predict_report(task: Task, model: keras.Model, data: Dataset, batch_size: int = 256) -> dict[str, Any]:
+    """Test-split metrics for a trained model, as `report.json` holds them."""
+    pred = model.predict(make_dataset(data.test.x, None, batch_size), verbose=0)
+    meta = data.meta
+    if task.head.kind in ("binary", "multiclass"):
+        names = meta.get("class_names") or [str(i) for i in range(max(2, int(pred.shape[-1])))]
+        metrics = classification_metrics(data.test.y, pred, names, meta.get("cost_matrix"))
+    else:
+        metrics = regression_metrics(data.test.y, pred, rul=meta.get("rul_cap") is not None)
+    baselines = [
+        {**dataclasses.asdict(b), "ours": metrics.get(b.metric), "beaten": b.beaten_by(metrics[b.metric])}
+        for b in task.baselines
+        if b.metric in metrics
+    ]
+    return {
+        "task": task.name,
+        "split": meta.get("split", ""),
+        "primary_metric": task.primary_metric,
+        "test": metrics,
+        "baselines": baselines,
+        "data": {k: meta[k] for k in ("source", "sha256") if k in meta},
+    }
+
+
+def _versions() -> dict[str, str]:
+    import keras_hub
+
+    import builders
+
+    return {"tensorflow": tf.__version__, "keras": keras.__version__, "keras_hub": keras_hub.__version__,
+            "vertical_zoo": builders.__version__}
+
+
+def fit(
+    task: Task | str,
+    *,
+    out_dir: str | os.PathLike = "runs",
+    data: Dataset | None = None,
+    seed: int = 0,
+    strategy: str = "auto",
+    precision: str | None = None,
+    jit_compile: bool | str = "auto",
+    deterministic: bool = True,
+    data_dir: str | None = None,
+    max_train_examples: int | None = None,
+    tensorboard: bool = False,
+    verbose: int | str = "auto",
+    **training: Any,
+) -> Run:
+    """Train a task's model, evaluate it on the test split, and write a run directory.
+
+    Args:
+        task: a `Task` or a registered task name.
+        out_dir: parent of the run directory (`<out_dir>/<industry>_<name>-<time>`).
+        data: a `Dataset` to use instead of the task's loader (your own data).
+        training: overrides of `TrainingConfig` fields (`epochs=3`, `batch_size=64`, ...).
+        Other arguments: see `RunConfig`.
+
+    Returns:
+        A `Run` with the run directory, trained model, history and report.
+
+    Example:
+    >>> import tempfile
+    >>> run = fit("medical/breast_cancer_diagnosis", out_dir=tempfile.mkdtemp(), epochs=1, verbose=0)
+    >>> sorted(p.name for p in run.run_dir.iterdir() if p.is_file())
+    ['config.json', 'history.json', 'model.keras', 'report.json']
+    """
+    task = get_task(task) if isinstance(task, str) else task
+    task = task.with_overrides(**training)
+    config = RunConfig(task.to_dict(), seed, strategy, precision, jit_compile, deterministic, data_dir,
+                       max_train_examples, tensorboard)
+    return run(config, data=data, out_dir=out_dir, verbose=verbose)
+
+
+def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.PathLike = "runs",
+        run_dir: str | os.PathLike | None = None, verbose: int | str = "auto") -> Run:
+    """Carry out a `RunConfig` (what `fit` does once it has made one); `run_dir` resumes a run."""
+    task = Task.from_dict(config.task)
+    _seed_everything(config.seed, config.deterministic)
+    data = prepare_data(task, config, data)
+    tc = task.training
+    strategy = get_strategy(config.strategy)
+    dtype = config.precision or default_precision(strategy)
+    if run_dir is None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        run_dir = Path(out_dir) / f"{task.name.replace('/', '_')}-{stamp}-s{config.seed}"
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.json").write_text(json.dumps(
+        {**dataclasses.asdict(config), "versions": _versions(), "data": {
+            k: data.meta.get(k) for k in ("source", "sha256", "split")}}, indent=2, default=str))
+    if "vocabulary" in data.meta:
+        (run_dir / "vocabulary.txt").write_text("\n".join(data.meta["vocabulary"]) + "\n")
+
+    with strategy.scope():
+        model = build_model(task, data, dtype=None if dtype == "float32" else dtype, jit_compile=config.jit_compile)
+    batch = tc.batch_size
+    train_ds = make_dataset(data.train.x, data.train.y, batch, shuffle=True, seed=config.seed)
+    val_ds = make_dataset(data.val.x, data.val.y, batch)
+    callbacks: list[keras.callbacks.Callback] = [keras.callbacks.BackupAndRestore(str(run_dir / "backup"))]
+    if tc.patience:
+        callbacks.append(keras.callbacks.EarlyStopping(tc.monitor, patience=tc.patience, restore_best_weights=True))
+    if config.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs")))
+    weights = class_weights(data.train.y, tc.class_weight)
+    started = time.perf_counter()
+    history = model.fit(train_ds, validation_data=val_ds, epochs=tc.epochs, callbacks=callbacks,
+                        class_weight=weights, verbose=verbose).history
+    if tc.freeze and tc.fine_tune_epochs:
+        from builders import unfreeze
+
+        unfreeze(model, tc.fine_tune_layers, tc.fine_tune_learning_rate)
+        more = model.fit(train_ds, validation_data=val_ds, epochs=tc.fine_tune_epochs, class_weight=weights,
+                         callbacks=callbacks[1:], verbose=verbose).history
+        history = {k: history.get(k, []) + more.get(k, []) for k in set(history) | set(more)}
+    seconds = time.perf_counter() - started
+    history = {k: [float(v) for v in vals] for k, vals in history.items()}
+    model.save(run_dir / "model.keras")
+    (run_dir / "history.json").write_text(json.dumps(history, indent=2))
+    report = predict_report(task, model, data)
+    report.update(train_seconds=seconds, epochs_run=len(next(iter(history.values()), [])), seed=config.seed,
+                  strategy=config.strategy, replicas=strategy.num_replicas_in_sync, precision=dtype,
+                  train_examples=len(data.train), class_weight=weights)
+    (run_dir / "report.json").write_text(json.dumps(report, indent=2))
+    return Run(run_dir, model, history, report)
+
+
+def load_run_config(run_dir: str | os.PathLike) -> RunConfig:
+    """The `RunConfig` saved in a run directory."""
+    path = Path(run_dir) / "config.json"
+    if not path.is_file():
+        raise ConfigError(f"{run_dir} is not a run directory (no config.json).")
+    saved = json.loads(path.read_text())
+    fields = {f.name for f in dataclasses.fields(RunConfig)}
+    return RunConfig(**{k: v for k, v in saved.items() if k in fields})
+
+
+def evaluate(run_dir: str | os.PathLike, *, data: Dataset | None = None, data_dir: str | None = None) -> dict[str, Any]:
+    """Reload a run's model (safe mode) and data, recompute the test report, and rewrite `report.json`.
+
+    Example:
+    >>> import tempfile
+    >>> r = fit("medical/breast_cancer_diagnosis", out_dir=tempfile.mkdtemp(), epochs=1, verbose=0)
+    >>> evaluate(r.run_dir)["test"]["accuracy"] == r.report["test"]["accuracy"]
+    True
+    """
+    config = load_run_config(run_dir)
+    if data_dir:
+        config.data_dir = data_dir
+    task = Task.from_dict(config.task)
+    model = keras.models.load_model(Path(run_dir) / "model.keras", safe_mode=True)
+    report_path = Path(run_dir) / "report.json"
+    previous = json.loads(report_path.read_text()) if report_path.is_file() else {}
+    report = {**previous, **predict_report(task, model, prepare_data(task, config, data))}
+    report_path.write_text(json.dumps(report, indent=2))
+    return report

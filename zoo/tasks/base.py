@@ -1,0 +1,162 @@
+"""What a task is: plain dataclasses that name data, backbone, head, loss, metrics and baseline.
+
+A task holds no weights and no data; `zoo.harness` turns it into a trained model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from builders.heads import HeadConfig
+from zoo.errors import ConfigError
+
+
+@dataclasses.dataclass
+class Baseline:
+    """A published figure the task is held to.
+
+    Example:
+    >>> Baseline("rmse", 16.14, "LSTM", "Zheng et al. 2017", higher_is_better=False).beaten_by(12.0)
+    True
+    """
+
+    metric: str
+    value: float
+    model: str
+    citation: str
+    higher_is_better: bool = True
+    note: str = ""
+
+    def beaten_by(self, ours: float) -> bool:
+        """Whether `ours` meets or beats this baseline."""
+        return ours >= self.value if self.higher_is_better else ours <= self.value
+
+
+@dataclasses.dataclass
+class BackboneSpec:
+    """A backbone by registry name plus the constructor arguments not derived from the data."""
+
+    name: str
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class TrainingConfig:
+    """How the harness trains a task by default; every field can be overridden per run.
+
+    Args:
+        epochs: maximum epochs (early stopping on the validation split may end sooner).
+        batch_size: global batch size (split across replicas).
+        learning_rate: Adam learning rate.
+        freeze: keep the backbone frozen (transfer from a preset); from-scratch tasks use False.
+        patience: early-stopping patience in epochs; 0 disables early stopping.
+        monitor: the validation quantity early stopping and checkpointing watch.
+        class_weight: None or "balanced" (weights inverse to class frequency).
+        fine_tune_epochs: after head training, epochs of fine-tuning with the top of the
+            backbone unfrozen (frozen runs only; 0 = none).
+        fine_tune_layers: weighted backbone layers to unfreeze (None = all).
+        fine_tune_learning_rate: learning rate for fine-tuning.
+    """
+
+    epochs: int = 20
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    freeze: bool = False
+    patience: int = 5
+    monitor: str = "val_loss"
+    class_weight: str | None = None
+    fine_tune_epochs: int = 0
+    fine_tune_layers: int | None = None
+    fine_tune_learning_rate: float = 1e-5
+
+
+@dataclasses.dataclass
+class Task:
+    """An industry task: data, default model, loss, metrics and the published baseline.
+
+    Args:
+        name: `"industry/short_name"`, the registry key.
+        industry: e.g. `"finance"`; `"generic"` for bring-your-own-data tasks.
+        modality: `"tabular"`, `"image"`, `"text"`, `"timeseries"` or `"recommendation"`.
+        dataset: a loader name in `zoo.data.DATASETS`.
+        description: one paragraph for `zoo info`.
+        backbone: default backbone.
+        head: default head.
+        loss: a Keras loss name.
+        metrics: Keras metric names tracked during training.
+        primary_metric: the report metric the benchmark compares (e.g. `"accuracy"`, `"rmse"`).
+        baselines: published figures on the same data, split and metric.
+        training: default training settings.
+        data_options: keyword arguments for the loader (e.g. `{"subset": "allagree"}`).
+        preprocessing: text: `{"vocab_size": ..., "sequence_length": ...}`.
+        intended_use, limitations, license: the model card.
+
+    Example:
+    >>> t = Task("demo/x", "demo", "tabular", "breast_cancer", "Demo.", BackboneSpec("tabular"),
+    ...          HeadConfig("binary"), "binary_crossentropy", ["auc"], "roc_auc")
+    >>> Task.from_json(t.to_json()) == t
+    True
+    """
+
+    name: str
+    industry: str
+    modality: str
+    dataset: str
+    description: str
+    backbone: BackboneSpec
+    head: HeadConfig
+    loss: str
+    metrics: list[str]
+    primary_metric: str
+    baselines: list[Baseline] = dataclasses.field(default_factory=list)
+    training: TrainingConfig = dataclasses.field(default_factory=TrainingConfig)
+    data_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    preprocessing: dict[str, Any] = dataclasses.field(default_factory=dict)
+    intended_use: str = ""
+    limitations: str = ""
+    license: str = ""
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Task:
+        d = dict(d)
+        try:
+            d["backbone"] = BackboneSpec(**d["backbone"])
+            d["head"] = HeadConfig(**d["head"])
+            d["baselines"] = [Baseline(**b) for b in d.get("baselines", [])]
+            d["training"] = TrainingConfig(**d.get("training", {}))
+            return cls(**d)
+        except (TypeError, KeyError) as e:
+            raise ConfigError(f"Not a valid task config: {e}") from None
+
+    @classmethod
+    def from_json(cls, text: str) -> Task:
+        return cls.from_dict(json.loads(text))
+
+    def with_overrides(self, *, backbone: str | None = None, backbone_params: dict | None = None, **training) -> Task:
+        """A copy with another backbone and/or training fields replaced (None values are ignored).
+
+        Example:
+        >>> t = Task("d/x", "d", "tabular", "breast_cancer", "", BackboneSpec("tabular"),
+        ...          HeadConfig("binary"), "binary_crossentropy", [], "roc_auc")
+        >>> t.with_overrides(epochs=3).training.epochs
+        3
+        """
+        known = {f.name for f in dataclasses.fields(TrainingConfig)}
+        unknown = set(training) - known
+        if unknown:
+            raise ConfigError(f"Unknown training field(s) {sorted(unknown)}; known: {sorted(known)}.")
+        train = dataclasses.replace(self.training, **{k: v for k, v in training.items() if v is not None})
+        spec = self.backbone
+        if backbone and backbone != spec.name:
+            spec = BackboneSpec(backbone, {})
+        if backbone_params:
+            spec = BackboneSpec(spec.name, {**spec.params, **backbone_params})
+        return dataclasses.replace(self, backbone=spec, training=train)

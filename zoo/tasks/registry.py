@@ -1,0 +1,43 @@
+"""Tasks by name: `@register_task` fills the registry; `list_tasks` / `get_task` read it."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from zoo.errors import UnknownNameError
+from zoo.tasks.base import Task
+
+_TASKS: dict[str, Callable[[], Task]] = {}
+
+
+def register_task(factory: Callable[[], Task]) -> Callable[[], Task]:
+    """Register a zero-argument function returning a `Task`, under the task's own name.
+
+    Example:
+    >>> "medical/breast_cancer_diagnosis" in list_tasks()
+    True
+    """
+    _TASKS[factory().name] = factory
+    return factory
+
+
+def list_tasks(industry: str | None = None) -> list[str]:
+    """Names of the registered tasks, optionally of one industry.
+
+    Example:
+    >>> all(name.startswith("medical/") for name in list_tasks("medical"))
+    True
+    """
+    return sorted(n for n in _TASKS if industry is None or n.split("/")[0] == industry)
+
+
+def get_task(name: str) -> Task:
+    """A fresh copy of the task registered as `name`.
+
+    Example:
+    >>> get_task("medical/breast_cancer_diagnosis").modality
+    'tabular'
+    """
+    if name not in _TASKS:
+        raise UnknownNameError(f"Unknown task '{name}'. Known tasks:\n  " + "\n  ".join(list_tasks()))
+    return _TASKS[name]()
