@@ -6,6 +6,10 @@ Example:
 True
 """
 
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported: keep its C++ logs quiet
+
 from zoo.harness import Run, RunConfig, evaluate, fit, get_strategy
 from zoo.tasks import Task, get_task, list_tasks
 

@@ -15,6 +15,14 @@ class Backbone(keras_hub.models.Backbone):
     on a local directory).
     """
 
+    registered_name = "backbone"
+
+    def __init__(self, *args, **kwargs):
+        # A stable name ("cnn_backbone", not "cnn_backbone_3"), so saved models and layer look-ups
+        # do not depend on how many models were built before.
+        kwargs.setdefault("name", f"{self.registered_name}_backbone")
+        super().__init__(*args, **kwargs)
+
     @property
     def output_dim(self) -> int:
         """Size of the feature vector."""

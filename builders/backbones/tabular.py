@@ -3,7 +3,7 @@ small feature-token Transformer (FT-Transformer style)."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import keras
 import keras_hub

@@ -40,6 +40,10 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                    help="freeze the backbone (--no-freeze trains it); default: the task's setting")
     p.add_argument("--class-weight", choices=["balanced"], help="weight classes inversely to their frequency")
     p.add_argument("--data-dir", help="directory holding the dataset (else $ZOO_DATA_DIR, ../shared/data)")
+    p.add_argument("--data", help="your own data for a generic task (CSV file, image folder or NPZ)")
+    p.add_argument("--target", help="target column of --data")
+    p.add_argument("--text-column", help="text column of --data (text tasks)")
+    p.add_argument("--data-options", type=json.loads, help='JSON loader options, e.g. \'{"subset": "allagree"}\'')
     p.add_argument("--out", default="runs", help="parent directory of the run directory (default: runs)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--strategy", default="auto", help="auto, default, mirrored, multi-worker or tpu")
@@ -65,7 +69,10 @@ def resolve_task(args: argparse.Namespace):
     """The task named on the command line with its backbone overrides applied."""
     from zoo.tasks import get_task
 
-    return get_task(args.task).with_overrides(backbone=args.backbone, backbone_params=args.backbone_params)
+    task = get_task(args.task).with_overrides(backbone=args.backbone, backbone_params=args.backbone_params)
+    given = {"path": args.data, "target": args.target, "text_column": args.text_column, **(args.data_options or {})}
+    task.data_options.update({k: v for k, v in given.items() if v is not None})
+    return task
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -83,10 +83,44 @@ def prepare_data(task: Task, config: RunConfig, data: Dataset | None = None) -> 
         data = tokenize_dataset(data, **task.preprocessing)
     if config.max_train_examples and len(data.train) > config.max_train_examples:
         data = data.subset(config.max_train_examples / len(data.train), seed=config.seed)
-    for split in ("train", "val", "test"):
-        if len(getattr(data, split)) == 0:
-            raise DataValidationError(f"Dataset '{task.dataset}': the {split} split is empty.")
+    check_dataset(task, data)
     return data
+
+
+def check_dataset(task: Task, data: Dataset) -> None:
+    """Check any dataset (a loader's or the user's) against what the task's model expects.
+
+    Raises `DataValidationError` naming the split, input and row: empty splits, NaN/inf inputs
+    or targets, labels outside the task's classes, a single training class, and images or
+    sequences whose shape differs between splits.
+
+    Example:
+    >>> from zoo.data.types import Split
+    >>> s = Split(np.array([[0.0], [np.nan]]), np.array([0, 1]))
+    >>> check_dataset(get_task("medical/breast_cancer_diagnosis"), Dataset(s, s, s))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    zoo.errors.DataValidationError: breast_cancer (train), input 'x': column '#0' has NaN at row index 1...
+    """
+    from zoo.data import validate
+
+    classes = {"binary": 2, "multiclass": data.meta.get("num_classes", task.head.num_outputs)}.get(task.head.kind)
+    shapes = None
+    for name in ("train", "val", "test"):
+        split, where = getattr(data, name), f"{task.dataset} ({name})"
+        validate.check_not_empty(split, where)
+        parts = split.x if isinstance(split.x, dict) else {"x": split.x}
+        for key, values in parts.items():
+            validate.check_finite(np.asarray(values).reshape(len(values), -1), f"{where}, input '{key}'")
+        these = {k: np.shape(v)[1:] for k, v in parts.items()}
+        if shapes is not None and these != shapes:
+            raise DataValidationError(f"{where}: input shapes {these} differ from the train split's {shapes}.")
+        shapes = these
+        if classes:
+            validate.check_labels(split.y, int(classes), where)
+        else:
+            validate.check_finite(np.asarray(split.y, dtype="float64").reshape(len(split.y), -1), f"{where}, target")
+    if classes:
+        validate.check_two_classes(data.train.y, f"{task.dataset} (train)")
 
 
 def class_weights(y: np.ndarray, mode: str | None) -> dict[int, float] | None:
@@ -211,13 +245,13 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
     weights = class_weights(data.train.y, tc.class_weight)
     started = time.perf_counter()
     history = model.fit(train_ds, validation_data=val_ds, epochs=tc.epochs, callbacks=callbacks,
-                        class_weight=weights, verbose=verbose).history
+                        class_weight=weights, verbose=verbose, shuffle=False).history
     if tc.freeze and tc.fine_tune_epochs:
         from builders import unfreeze
 
         unfreeze(model, tc.fine_tune_layers, tc.fine_tune_learning_rate)
         more = model.fit(train_ds, validation_data=val_ds, epochs=tc.fine_tune_epochs, class_weight=weights,
-                         callbacks=callbacks[1:], verbose=verbose).history
+                         callbacks=callbacks[1:], verbose=verbose, shuffle=False).history
         history = {k: history.get(k, []) + more.get(k, []) for k in set(history) | set(more)}
     seconds = time.perf_counter() - started
     history = {k: [float(v) for v in vals] for k, vals in history.items()}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from zoo.errors import UnknownNameError
 from zoo.tasks.base import Task

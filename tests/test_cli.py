@@ -1,0 +1,47 @@
+"""The `zoo` command line through a subprocess, as a user runs it."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def zoo_cli(*args, cwd=ROOT, env=None):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "zoo", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_list_and_info():
+    out = zoo_cli("list")
+    assert out.returncode == 0, out.stderr
+    assert "medical/breast_cancer_diagnosis" in out.stdout and "manufacturing/rul_fd001" in out.stdout
+    info = zoo_cli("info", "manufacturing/rul_fd001")
+    assert info.returncode == 0 and "16.14" in info.stdout and "Known limitations" in info.stdout
+    as_json = json.loads(zoo_cli("info", "medical/breastmnist", "--json").stdout)
+    assert as_json["dataset"] == "breastmnist"
+
+
+def test_train_then_evaluate(tmp_path):
+    out = zoo_cli("train", "medical/breast_cancer_diagnosis", "--epochs", "1", "--out", str(tmp_path), "--quiet",
+                  "--backbone-params", '{"hidden_units": [8]}')
+    assert out.returncode == 0, out.stderr
+    assert "accuracy" in out.stdout and "Traceback" not in out.stderr
+    (run_dir,) = tmp_path.iterdir()
+    assert (run_dir / "model.keras").is_file()
+    again = zoo_cli("evaluate", str(run_dir))
+    assert again.returncode == 0, again.stderr
+    assert "accuracy" in again.stdout
+
+
+def test_user_errors_end_with_a_message_not_a_traceback(tmp_path):
+    out = zoo_cli("train", "finance/nope")
+    assert out.returncode == 2 and "Unknown task 'finance/nope'" in out.stderr and "Traceback" not in out.stderr
+    out = zoo_cli("train", "medical/breastmnist", "--data-dir", str(tmp_path), cwd=tmp_path,
+                  env={"ZOO_DATA_DIR": str(tmp_path)})
+    assert out.returncode == 2 and "Looked in" in out.stderr and "Traceback" not in out.stderr
+    out = zoo_cli("evaluate", str(tmp_path))
+    assert out.returncode == 2 and "not a run directory" in out.stderr

@@ -1,0 +1,107 @@
+"""The shared harness on real TensorFlow: run directories, reload, evaluation, validation."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+import zoo
+from zoo.data.types import Dataset, Split
+from zoo.errors import DataNotFoundError, DataValidationError, UnknownNameError
+from zoo.harness.fit import load_run_config, run
+
+TINY_TABULAR = {"hidden_units": [8]}
+
+
+@pytest.fixture(scope="module")
+def tabular_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    return zoo.fit("medical/breast_cancer_diagnosis", out_dir=out, epochs=2, verbose=0)
+
+
+def test_run_directory_has_the_fixed_files_and_a_useful_report(tabular_run):
+    files = {p.name for p in tabular_run.run_dir.iterdir()}
+    assert {"config.json", "model.keras", "history.json", "report.json"} <= files
+    report = json.loads((tabular_run.run_dir / "report.json").read_text())
+    test = report["test"]
+    assert set(test["per_class"]) == {"malignant", "benign"}
+    cm = np.array(test["confusion_matrix"]["matrix"])
+    assert cm.sum() == test["num_examples"] == 114
+    assert 0.5 < test["roc_auc"] <= 1 and 0 < test["pr_auc"] <= 1
+    assert report["baselines"][0]["citation"]
+    config = json.loads((tabular_run.run_dir / "config.json").read_text())
+    assert config["versions"]["keras"] == keras.__version__
+    assert config["data"]["sha256"]
+    history = json.loads((tabular_run.run_dir / "history.json").read_text())
+    assert len(history["loss"]) == 2 and "val_loss" in history
+
+
+def test_saved_model_reloads_in_safe_mode_with_identical_predictions(tabular_run):
+    loaded = keras.models.load_model(tabular_run.run_dir / "model.keras", safe_mode=True)
+    data = zoo.data.load_dataset("breast_cancer")
+    np.testing.assert_allclose(loaded.predict(data.test.x, verbose=0), tabular_run.model.predict(data.test.x, verbose=0))
+
+
+def test_evaluate_reproduces_the_report(tabular_run):
+    again = zoo.evaluate(tabular_run.run_dir)
+    assert again["test"]["confusion_matrix"] == tabular_run.report["test"]["confusion_matrix"]
+    assert again["test"]["roc_auc"] == pytest.approx(tabular_run.report["test"]["roc_auc"], abs=1e-6)
+
+
+def test_config_json_rebuilds_the_run_exactly(tabular_run, tmp_path):
+    config = load_run_config(tabular_run.run_dir)
+    rerun = run(config, out_dir=tmp_path, verbose=0)
+    assert rerun.report["test"]["accuracy"] == tabular_run.report["test"]["accuracy"]
+    assert rerun.history["loss"] == pytest.approx(tabular_run.history["loss"], rel=1e-6)
+
+
+def test_overrides_reach_the_model(tmp_path):
+    task = zoo.get_task("medical/breast_cancer_diagnosis").with_overrides(backbone_params=TINY_TABULAR)
+    r = zoo.fit(task, out_dir=tmp_path, epochs=1, batch_size=64, max_train_examples=100, verbose=0)
+    assert r.report["train_examples"] == 100
+    assert r.model.get_layer("tabular_backbone_inference").layer.get_layer("dense_0").units == 8
+
+
+def test_class_weights_balanced_recorded(tmp_path):
+    r = zoo.fit("medical/breast_cancer_diagnosis", out_dir=tmp_path, epochs=1, class_weight="balanced", verbose=0)
+    weights = r.report["class_weight"]
+    assert weights["0"] > weights["1"] if isinstance(next(iter(weights)), str) else weights[0] > weights[1]
+
+
+def _dataset(x, y):
+    s = Split(x, y)
+    return Dataset(s, s, s, meta={"num_classes": 2, "class_names": ["a", "b"], "numeric_names": ["f0", "f1"]})
+
+
+def test_bad_input_gives_clear_errors(tmp_path):
+    task = zoo.get_task("medical/breast_cancer_diagnosis")
+    x = {"numeric": np.array([[0.0, 1.0], [np.inf, 2.0], [1.0, 1.0]], "float32")}
+    with pytest.raises(DataValidationError, match=r"input 'numeric'.*inf at row index 1"):
+        zoo.fit(task, data=_dataset(x, np.array([0, 1, 0])), out_dir=tmp_path, verbose=0)
+    x = {"numeric": np.ones((3, 2), "float32")}
+    with pytest.raises(DataValidationError, match=r"label"):
+        zoo.fit(task, data=_dataset(x, np.array([0, 1, 7])), out_dir=tmp_path, verbose=0)
+    with pytest.raises(DataValidationError, match=r"one class|single class|only class|2 classes|two classes"):
+        zoo.fit(task, data=_dataset(x, np.array([1, 1, 1])), out_dir=tmp_path, verbose=0)
+    wrong = Dataset(Split({"numeric": np.ones((3, 2))}, np.array([0, 1, 0])),
+                    Split({"numeric": np.ones((3, 5))}, np.array([0, 1, 0])),
+                    Split({"numeric": np.ones((3, 2))}, np.array([0, 1, 0])), meta={"num_classes": 2})
+    with pytest.raises(DataValidationError, match=r"shapes"):
+        zoo.fit(task, data=wrong, out_dir=tmp_path, verbose=0)
+    images = Dataset(Split(np.ones((3, 28, 28, 1)), np.array([0, 1, 0])), Split(np.ones((3, 32, 32, 3)), np.array([0, 1, 0])),
+                     Split(np.ones((3, 28, 28, 1)), np.array([0, 1, 0])), meta={"num_classes": 2})
+    with pytest.raises(DataValidationError, match=r"\(32, 32, 3\)"):
+        zoo.fit("medical/breastmnist", data=images, out_dir=tmp_path, verbose=0)
+
+
+def test_unknown_task_lists_the_known_ones():
+    with pytest.raises(UnknownNameError, match="medical/breastmnist"):
+        zoo.get_task("medical/nope")
+
+
+def test_missing_data_says_where_it_looked(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZOO_DATA_DIR", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DataNotFoundError, match=r"(?s)breastmnist.*Looked in.*--data-dir"):
+        zoo.fit("medical/breastmnist", data_dir=str(tmp_path), out_dir=tmp_path, verbose=0)
