@@ -63,7 +63,7 @@ class Dataset:
     meta: dict[str, Any] = dataclasses.field(default_factory=dict)
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
-    def subset(self, fraction: float, seed: int = 0) -> "Dataset":
+    def subset(self, fraction: float, seed: int = 0) -> Dataset:
         """A copy whose train split keeps `fraction` of its rows (val and test unchanged).
 
         Example:

@@ -1,0 +1,197 @@
+"""Bring-your-own-data loaders, splits, tabular encoding and tokenization on small synthetic data."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from zoo.data import generic, load_dataset, splits, tabular, text
+from zoo.data.types import Dataset, Split
+from zoo.errors import ConfigError, DataValidationError
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+# === Splits ===
+
+
+def test_stratified_split_preserves_classes_and_partitions():
+    y = np.array([0] * 70 + [1] * 25 + [2] * 5)
+    train, val, test = splits.train_val_test(y, 0.2, 0.25, seed=3)
+    assert sorted(np.concatenate([train, val, test]).tolist()) == list(range(100))
+    assert (len(train), len(val), len(test)) == (60, 20, 20)
+    assert np.bincount(y[test]).tolist() == [14, 5, 1]
+    again = splits.train_val_test(y, 0.2, 0.25, seed=3)
+    assert all(np.array_equal(a, b) for a, b in zip((train, val, test), again, strict=True))
+    keep, held = splits.stratified_split(np.array([0, 0, 0, 1]), 0.5, seed=0)
+    assert 3 in keep  # a single-row class is never held out
+    with pytest.raises(DataValidationError, match="fraction"):
+        splits.random_split(10, 1.5)
+
+
+# === Tabular ===
+
+
+def test_categories_learned_on_train_only():
+    numeric = np.zeros((6, 1), np.float32)
+    categorical = np.array([["a"], ["b"], ["a"], ["b"], ["c"], ["a"]], dtype=object)
+    index = (np.array([0, 1, 2, 3]), np.array([5]), np.array([4]))
+    train, val, test, meta = tabular.build_tabular_splits(
+        numeric, categorical, np.arange(6), index, ["n"], ["k"], "t"
+    )
+    assert meta["categorical_vocabularies"] == [["a", "b"]] and meta["categorical_cardinalities"] == [3]
+    assert test.x["categorical"].tolist() == [[0]] and val.x["categorical"].tolist() == [[1]]
+
+
+def test_load_csv_tabular_auto_columns_and_regression(tmp_path):
+    rows = [f"{i},{i % 9}.5,{'abc'[i % 3]},{i % 2},{i * 1.5}" for i in range(60)]
+    path = _write(tmp_path / "t.csv", ["id,amount,region,label,price", *rows])
+    ds = generic.load_csv_tabular(path, "label", drop=["id", "price"], seed=1)
+    assert ds.meta["numeric_names"] == ["amount"] and ds.meta["categorical_names"] == ["region"]
+    assert ds.meta["class_names"] == ["0", "1"] and ds.meta["num_classes"] == 2
+    assert ds.meta["sha256"]["t.csv"] and ds.meta["source"] == "t.csv"
+    json.dumps(ds.meta)
+    assert sum(len(s) for s in (ds.train, ds.val, ds.test)) == 60
+    reg = generic.load_csv_tabular(path, "price", task="regression", categorical=["region"], drop=["id"])
+    assert reg.train.y.dtype == np.float32 and reg.meta["target_name"] == "price"
+    assert reg.meta["numeric_names"] == ["amount", "label"]
+    with pytest.raises(DataValidationError, match="task"):
+        generic.load_csv_tabular(path, "label", task="ranking")
+
+
+# === Text ===
+
+
+def test_load_text_csv(tmp_path):
+    rows = [f'"great, product {i}",pos' if i % 2 else f"poor item {i},neg" for i in range(30)]
+    ds = generic.load_text_csv(_write(tmp_path / "r.csv", ["review,label", *rows]), "review", "label")
+    assert ds.train.x.dtype == object and ds.meta["class_names"] == ["neg", "pos"]
+    assert not set(ds.train.x) & set(ds.test.x)
+
+
+def test_tokenizer_vocabulary_from_train_only():
+    train = Split(
+        np.array(["profit rose strongly", "profit fell sharply"] * 10, dtype=object), np.zeros(20, int)
+    )
+    test = Split(np.array(["Ωmega zzz profit", ""], dtype=object), np.zeros(2, int))
+    ds = text.tokenize_dataset(
+        Dataset(train, train, test, {"source": "demo"}), vocab_size=100, sequence_length=5
+    )
+    vocab = ds.meta["vocabulary"]
+    assert vocab[:5] == text.RESERVED_TOKENS and "Ω" not in "".join(vocab) and "z" not in vocab
+    assert ds.test.x.dtype == np.int32 and ds.test.x.shape == (2, 5)
+    assert ds.test.x[0].tolist()[:2] == [1, 1] and ds.test.x[0, 2] == vocab.index("profit")
+    assert ds.test.x[1].tolist() == [0] * 5  # empty text is all padding
+    assert (
+        ds.meta["sequence_length"] == 5
+        and ds.meta["vocab_size"] == len(vocab)
+        and ds.meta["source"] == "demo"
+    )
+    assert ds.extra["tokenizer"].vocabulary_size() == len(vocab)
+    long = text.tokenize(ds.extra["tokenizer"], ["profit " * 50], sequence_length=3)
+    assert long.shape == (1, 3) and (long > 0).all()
+    with pytest.raises(DataValidationError, match="expected str"):
+        text.fit_tokenizer(np.array([1, 2]), vocab_size=50)
+
+
+def test_vocabulary_matches_keras_hub_learner():
+    import keras_hub
+    import tensorflow as tf
+
+    corpus = [f"the plant {w} output rose {i}" for i, w in enumerate(["steel", "paper", "energy"] * 8)]
+    ours = text.compute_vocabulary(corpus, vocab_size=60)
+    data = tf.data.Dataset.from_tensor_slices(corpus)
+    theirs = keras_hub.tokenizers.compute_word_piece_vocabulary(
+        data, 60, lowercase=True, reserved_tokens=text.RESERVED_TOKENS
+    )
+    assert ours == theirs
+
+
+# === Images ===
+
+
+def _png_folder(root: Path, classes=("cats", "dogs"), n=6, size=(6, 4), rgb=False) -> None:
+    from PIL import Image
+
+    for c in classes:
+        (root / c).mkdir(parents=True)
+        for i in range(n):
+            shape = (*size, 3) if rgb else size
+            Image.fromarray(np.full(shape, 30 * i, np.uint8)).save(root / c / f"{i}.png")
+
+
+def test_load_images_folder_layouts(tmp_path):
+    _png_folder(tmp_path / "flat")
+    ds = generic.load_images(tmp_path / "flat", seed=0)
+    assert ds.meta["class_names"] == ["cats", "dogs"] and ds.meta["input_shape"] == [6, 4, 1]
+    assert sum(len(s) for s in (ds.train, ds.val, ds.test)) == 12 and ds.train.x.max() <= 1.0
+    assert list(ds.meta["sha256"]) == ["flat/ (12 images)"] and len(ds.extra["files"]["all"]) == 12
+    _png_folder(tmp_path / "split" / "train", n=8, rgb=True)
+    _png_folder(tmp_path / "split" / "test", n=2, rgb=True)
+    ds = generic.load_images(tmp_path / "split")
+    assert (len(ds.train) + len(ds.val), len(ds.test)) == (16, 4) and ds.meta["input_shape"] == [6, 4, 3]
+    small = generic.load_images(tmp_path / "split", image_size=(3, 3), color_mode="grayscale")
+    assert small.train.x.shape[1:] == (3, 3, 1)
+
+
+def test_load_images_npz_key_styles(tmp_path):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (30, 5, 5), dtype=np.uint8)
+    labels = np.arange(30) % 3
+    parts = {"train": slice(0, 20), "val": slice(20, 25), "test": slice(25, 30)}
+    arrays = {f"{k}_images": images[s] for k, s in parts.items()}
+    arrays.update({f"{k}_labels": labels[s, None] for k, s in parts.items()})
+    np.savez(tmp_path / "m.npz", **arrays)
+    ds = generic.load_images(tmp_path / "m.npz")
+    assert (len(ds.train), len(ds.val), len(ds.test)) == (20, 5, 5) and ds.meta["num_classes"] == 3
+    np.savez(tmp_path / "all.npz", x=images.astype(np.float32) / 255, y=np.array(["a", "b", "c"] * 10))
+    ds = generic.load_images(tmp_path / "all.npz")
+    assert (
+        ds.meta["class_names"] == ["a", "b", "c"] and sum(len(s) for s in (ds.train, ds.val, ds.test)) == 30
+    )
+
+
+# === Time series ===
+
+
+def test_load_timeseries_groups_are_disjoint(tmp_path):
+    rows = [f"m{u},{t},{np.sin(t + u):.3f},{t % 4},{40 - t}" for u in range(10) for t in range(15)]
+    path = _write(tmp_path / "m.csv", ["machine,step,vib,mode,rul", *rows])
+    ds = generic.load_timeseries_csv(path, "rul", window=6, group="machine", time_column="step", seed=2)
+    groups = [set(ds.meta[f"{s}_groups"]) for s in ("train", "val", "test")]
+    assert not (groups[0] & groups[1] or groups[0] & groups[2] or groups[1] & groups[2])
+    assert len(set().union(*groups)) == 10
+    assert ds.train.x.shape[1:] == (6, 2) and ds.meta["feature_names"] == ["vib", "mode"]
+    assert ds.train.x.dtype == np.float32 and ds.train.y.dtype == np.float32
+    assert len(ds.train) == len(ds.meta["train_groups"]) * 10
+    # The target is the value on each window's last row.
+    assert ds.test.y.max() == 40 - 5 and ds.test.y.min() == 40 - 14
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cls = generic.load_timeseries_csv(path, "mode", window=3, task="classification", drop=["machine"])
+    assert cls.meta["class_names"] == ["0", "1", "2", "3"] and cls.meta["feature_names"] == [
+        "step",
+        "vib",
+        "rul",
+    ]
+    assert "Chronological" in cls.meta["split"]
+
+
+def test_generic_loaders_through_the_registry(tmp_path):
+    rows = [f"{i},{i % 5},{i % 2}" for i in range(40)]
+    _write(tmp_path / "t.csv", ["a,b,y", *rows])
+    ds = load_dataset("csv_tabular", str(tmp_path), path="t.csv", target="y", task="classification", seed=1)
+    assert ds.meta["source"] == "t.csv" and ds.meta["num_classes"] == 2
+    ts = load_dataset("csv_timeseries", None, path=tmp_path / "t.csv", target="y", window=4)
+    assert ts.train.x.shape[1:] == (4, 2)
+    with pytest.raises(ConfigError, match="give path="):
+        load_dataset("csv_text", target="y")
+    with pytest.raises(ConfigError, match="unexpected keyword argument 'windw'"):
+        load_dataset("csv_timeseries", path=tmp_path / "t.csv", target="y", window=4, windw=4)

@@ -1,0 +1,83 @@
+"""Datasets by name: each loader returns a `zoo.data.types.Dataset` of validated splits.
+
+Built-in datasets read their pinned, checksummed files (see `zoo.data.sources`); the generic
+entries (`csv_tabular`, `csv_text`, `csv_timeseries`, `images`) read the user's own file given
+as `path=`. Text is returned raw and tokenized by `zoo.data.text.tokenize_dataset`.
+
+Example:
+>>> from zoo.data import DATASETS, load_dataset
+>>> "german_credit" in DATASETS
+True
+>>> load_dataset("breast_cancer").meta["num_classes"]
+2
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from zoo.data import (
+    ai4i2020,
+    breast_cancer,
+    breastmnist,
+    cmapss_fd001,
+    financial_phrasebank,
+    generic,
+    german_credit,
+    movielens_100k,
+    pubmedqa_pqal,
+)
+from zoo.data.types import Dataset, Split
+from zoo.errors import ConfigError, UnknownNameError
+
+DATASETS: dict[str, Callable[..., Dataset]] = {
+    "ai4i2020": ai4i2020.load,
+    "breast_cancer": breast_cancer.load,
+    "breastmnist": breastmnist.load,
+    "cmapss_fd001": cmapss_fd001.load,
+    "financial_phrasebank": financial_phrasebank.load,
+    "german_credit": german_credit.load,
+    "movielens_100k": movielens_100k.load,
+    "pubmedqa_pqal": pubmedqa_pqal.load,
+    # Bring your own data: `path=` names the file or folder (the CLI's --data).
+    "csv_tabular": generic.csv_tabular,
+    "csv_text": generic.csv_text,
+    "csv_timeseries": generic.csv_timeseries,
+    "images": generic.images,
+}
+
+
+def load_dataset(name: str, data_dir: str | None = None, **options: Any) -> Dataset:
+    """Load a registered dataset by name.
+
+    Args:
+        name: str. A key of `DATASETS`, e.g. `"german_credit"`.
+        data_dir: optional str. Where the dataset's files are (see `zoo.data.sources.locate`).
+        **options: keyword arguments of that loader, e.g. `seed=0`, `subset="allagree"`.
+
+    Returns:
+        The loader's `Dataset`.
+
+    Example:
+    >>> load_dataset("breast_cancer", seed=1).meta["source"]
+    'scikit-learn (bundled)'
+    >>> load_dataset("nope")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    UnknownNameError: Unknown dataset 'nope'. Known datasets: ai4i2020, ...
+    """
+    if name not in DATASETS:
+        raise UnknownNameError(f"Unknown dataset '{name}'. Known datasets: {', '.join(sorted(DATASETS))}.")
+    loader = DATASETS[name]
+    if loader.__module__ == generic.__name__:  # checks its options against the wrapped loader
+        return loader(data_dir, **options)
+    try:
+        inspect.signature(loader).bind(data_dir, **options)
+    except TypeError as error:
+        allowed = [p for p in inspect.signature(loader).parameters if p != "data_dir"]
+        raise ConfigError(f"Dataset '{name}': {error}. Its options are: {', '.join(allowed)}.") from None
+    return loader(data_dir, **options)
+
+
+__all__ = ["DATASETS", "Dataset", "Split", "load_dataset"]

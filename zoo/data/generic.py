@@ -1,0 +1,899 @@
+"""Bring-your-own-data loaders: CSV tables, image folders or NPZ files, text CSVs, time-series CSVs.
+
+Each reads a user's file, validates it at the edge (errors name the file, the column and the row,
+counted as data rows from 1 after the header; the file's line number is that + 1 when no blank
+line or multi-line quoted cell precedes it), splits it with a seed and returns a
+`zoo.data.types.Dataset` shaped like the built-in loaders' output, so every backbone and head
+works on it unchanged. Validation splits are always carved from training data.
+"""
+
+from __future__ import annotations
+
+import csv
+import inspect
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoo.data import common, splits, tabular, validate
+from zoo.data.sources import sha256
+from zoo.data.types import Dataset, Split
+from zoo.errors import ConfigError, DataNotFoundError, DataValidationError
+
+TASKS = ("classification", "regression")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+
+
+# === Shared pieces ===
+
+
+def read_csv(path: str | os.PathLike, *, encoding: str = "utf-8-sig", delimiter: str = ",") -> Any:
+    """Read a CSV with a header row into a pandas DataFrame of str cells (missing cells NaN).
+
+    Every cell is read as text so the zoo, not pandas, decides what is a number and can name
+    the offending cell. Any read failure becomes `DataValidationError` (or `DataNotFoundError`).
+
+    Args:
+        path: str or path. The CSV file.
+        encoding: str. The text encoding (the default also strips a UTF-8 byte-order mark).
+        delimiter: str. The field separator.
+
+    Example:
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"; _ = p.write_text("a,b\\n1,x\\n")
+    >>> read_csv(p).to_dict("list")
+    {'a': ['1'], 'b': ['x']}
+    """
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataNotFoundError(f"{path}: no such file.")
+    try:
+        frame = pd.read_csv(path, dtype=str, encoding=encoding, sep=delimiter, index_col=False)
+    except pd.errors.EmptyDataError:
+        raise DataValidationError(
+            f"{path.name}: the file is empty; expected a header row and data rows."
+        ) from None
+    except UnicodeDecodeError as error:
+        raise DataValidationError(
+            f"{path.name}: byte {error.start} is not valid {encoding}; pass the file's encoding (e.g. "
+            "'latin-1')."
+        ) from None
+    except (ValueError, csv.Error, OSError) as error:
+        raise DataValidationError(f"{path.name}: could not parse as CSV: {error}".rstrip() + ".") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    validate.check_columns(list(frame.columns), list(frame.columns), path.name)  # duplicated names
+    if len(frame) == 0:
+        raise DataValidationError(f"{path.name}: no data rows after the header; expected at least one.")
+    return frame
+
+
+def _check_task(task: str) -> None:
+    if task not in TASKS:
+        raise DataValidationError(f"task is {task!r}; expected one of {', '.join(TASKS)}.")
+
+
+def _as_list(value: str | Sequence[str] | None) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else [str(v) for v in value]
+
+
+def encode_labels(values: Any, where: str, column: str) -> tuple[np.ndarray, list[str]]:
+    """Int64 class ids and sorted class names (numerically when every label is a number).
+
+    A missing label raises `DataValidationError` naming the row.
+
+    Args:
+        values: array-like. The label column as read.
+        where: str. The file, named in messages.
+        column: str. The label column, named in messages.
+
+    Example:
+    >>> y, names = encode_labels(["10", "9", "10"], "f.csv", "label")
+    >>> y.tolist(), names
+    ([1, 0, 1], ['9', '10'])
+    """
+    labels = np.array([s.strip() for s in common.text_column(values, where, column)], dtype=object)
+    names = sorted({str(v) for v in labels})
+    try:
+        names.sort(key=float)
+    except ValueError:
+        pass
+    lookup = {n: i for i, n in enumerate(names)}
+    return np.array([lookup[v] for v in labels], dtype=np.int64), names
+
+
+def _target(frame: Any, target: str, task: str, where: str) -> tuple[np.ndarray, dict[str, Any]]:
+    if task == "classification":
+        y, names = encode_labels(frame[target].to_numpy(dtype=object), where, target)
+        return y, {"num_classes": len(names), "class_names": names, "target_name": target}
+    y = common.numeric_column(frame[target].to_numpy(dtype=object), where, target).astype(np.float32)
+    return y, {"target_name": target}
+
+
+def _check(parts: list[tuple[str, Split]], task: str, meta: dict[str, Any], where: str) -> None:
+    if task == "classification":
+        common.check_classification(parts, meta["num_classes"], where, meta["class_names"])
+    else:
+        common.check_regression(parts, where, meta["target_name"])
+
+
+def _file_meta(path: Path, seed: int) -> dict[str, Any]:
+    return {"source": path.name, "path": str(path), "sha256": {path.name: sha256(path)}, "seed": seed}
+
+
+def _is_numeric_column(values: np.ndarray) -> bool:
+    """Most non-missing cells are numbers (so a stray text cell is an error, not a category)."""
+    import pandas as pd
+
+    series = pd.Series(values, dtype=object)
+    present = series[~series.isna() & (series.astype(str).str.strip() != "")]
+    if present.empty:
+        return True  # All missing: let the numeric check name the missing cell.
+    parsed = pd.to_numeric(present.astype(str).str.strip(), errors="coerce")
+    return bool(parsed.notna().sum() * 2 > len(present))
+
+
+# === Tabular ===
+
+
+def load_csv_tabular(
+    path: str | os.PathLike,
+    target: str,
+    *,
+    task: str = "classification",
+    seed: int = 0,
+    test_fraction: float = 0.2,
+    val_fraction: float = 0.2,
+    categorical: Sequence[str] | None = None,
+    drop: Sequence[str] | None = None,
+    encoding: str = "utf-8-sig",
+    delimiter: str = ",",
+) -> Dataset:
+    """Load a CSV with a header as a tabular dataset (numeric and categorical inputs).
+
+    Columns: `target` is the label, `drop` columns are ignored (e.g. ids), and every other column
+    is an input. With `categorical=None` a column is categorical when most of its cells are not
+    numbers, otherwise numeric; pass `categorical=[...]` to choose (then all other inputs must be
+    numeric). Missing cells (empty or NaN) anywhere, a text cell in a numeric column and a missing
+    label raise `DataValidationError` naming the file, column and data row (1-based, header
+    excluded). Numbers are not normalized; category codes are learned from the train split
+    (0 = unseen).
+
+    Split: seeded `test_fraction` of rows for test, then `val_fraction` of the rest for
+    validation; stratified by class for classification, random for regression.
+
+    Args:
+        path: str or path. The CSV file.
+        target: str. The label column.
+        task: str. `"classification"` (labels become int64 class ids, sorted class names) or
+            `"regression"` (float32 targets).
+        seed: int. The split seed.
+        test_fraction: float. Share of rows for test.
+        val_fraction: float. Share of the remaining rows for validation.
+        categorical: optional sequence of str. The categorical input columns (None: detect).
+        drop: optional sequence of str. Columns to ignore.
+        encoding: str. The file's text encoding.
+        delimiter: str. The field separator.
+
+    Returns:
+        A `Dataset` with x `{"numeric": float32 (n, k), "categorical": int32 (n, m)}`.
+
+    Example:
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "loans.csv"
+    >>> rows = [f"{i},{i % 7},{'ab'[i % 2]},{i % 2}" for i in range(50)]
+    >>> _ = p.write_text("id,income,region,default\\n" + "\\n".join(rows) + "\\n")
+    >>> ds = load_csv_tabular(p, "default", drop=["id"])
+    >>> ds.train.x["numeric"].shape, ds.meta["categorical_names"], ds.meta["class_names"]
+    ((32, 1), ['region'], ['0', '1'])
+    """
+    _check_task(task)
+    path = Path(path)
+    where = path.name
+    frame = read_csv(path, encoding=encoding, delimiter=delimiter)
+    columns = list(frame.columns)
+    drop_list, categorical_list = _as_list(drop), _as_list(categorical)
+    validate.check_columns(columns, [target, *drop_list, *categorical_list], where, allow_extra=True)
+    if target in drop_list or target in categorical_list:
+        raise DataValidationError(f"{where}: the target '{target}' is also listed in drop or categorical.")
+    y, target_meta = _target(frame, target, task, where)
+    inputs = [c for c in columns if c != target and c not in drop_list]
+    if not inputs:
+        raise DataValidationError(
+            f"{where}: no input columns besides the target '{target}'; expected at least one."
+        )
+    if categorical is None:
+        categorical_list = [c for c in inputs if not _is_numeric_column(frame[c].to_numpy(dtype=object))]
+    numeric_names = [c for c in inputs if c not in categorical_list]
+    categorical_names = [c for c in inputs if c in categorical_list]
+    numeric = np.zeros((len(frame), len(numeric_names)), dtype=np.float64)
+    for j, column in enumerate(numeric_names):
+        numeric[:, j] = common.numeric_column(frame[column].to_numpy(dtype=object), where, column)
+    too_big = np.abs(numeric) > np.finfo(np.float32).max
+    if too_big.any():
+        i, j = (int(v) for v in np.argwhere(too_big)[0])
+        raise DataValidationError(
+            f"{where}: column '{numeric_names[j]}', {common.csv_row(i)} is {numeric[i, j]:g}; "
+            "expected a number within float32 range."
+        )
+    raw = np.empty((len(frame), len(categorical_names)), dtype=object)
+    for j, column in enumerate(categorical_names):
+        raw[:, j] = [
+            v.strip() for v in common.text_column(frame[column].to_numpy(dtype=object), where, column)
+        ]
+    stratify = task == "classification"
+    index = splits.train_val_test(y, test_fraction, val_fraction, seed, stratify=stratify)
+    train, val, test, table_meta = tabular.build_tabular_splits(
+        numeric, raw, y, index, numeric_names, categorical_names, where
+    )
+    meta: dict[str, Any] = {
+        **_file_meta(path, seed),
+        "modality": "tabular",
+        "task_type": task,
+        "split": splits.describe(test_fraction, val_fraction, seed, stratify=stratify),
+        "dropped_columns": drop_list,
+        **target_meta,
+        **table_meta,
+    }
+    _check([("train", train), ("val", val), ("test", test)], task, meta, where)
+    return Dataset(train, val, test, meta)
+
+
+# === Text ===
+
+
+def load_text_csv(
+    path: str | os.PathLike,
+    text_column: str,
+    target: str,
+    *,
+    task: str = "classification",
+    seed: int = 0,
+    test_fraction: float = 0.2,
+    val_fraction: float = 0.2,
+    encoding: str = "utf-8-sig",
+    delimiter: str = ",",
+) -> Dataset:
+    """Load a CSV of texts and labels as a text dataset (raw str; tokenize with `zoo.data.text`).
+
+    Split: seeded `test_fraction` for test, then `val_fraction` of the rest for validation,
+    stratified for classification. A missing text or label raises `DataValidationError` naming
+    the column and data row (1-based, header excluded).
+
+    Args:
+        path: str or path. The CSV file.
+        text_column: str. The column holding the text.
+        target: str. The label column.
+        task: str. `"classification"` or `"regression"`.
+        seed: int. The split seed.
+        test_fraction: float. Share of rows for test.
+        val_fraction: float. Share of the remaining rows for validation.
+        encoding: str. The file's text encoding.
+        delimiter: str. The field separator.
+
+    Returns:
+        A `Dataset` whose x are numpy arrays of Python str (dtype object).
+
+    Example:
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "reviews.csv"
+    >>> rows = [f'"review {i}, {"good" if i % 2 else "bad"}",{i % 2}' for i in range(20)]
+    >>> _ = p.write_text("text,label\\n" + "\\n".join(rows) + "\\n")
+    >>> ds = load_text_csv(p, "text", "label")
+    >>> ds.train.x[:1].tolist(), len(ds.train), len(ds.val), len(ds.test)
+    (['review 0, bad'], 13, 3, 4)
+    """
+    _check_task(task)
+    path = Path(path)
+    where = path.name
+    frame = read_csv(path, encoding=encoding, delimiter=delimiter)
+    validate.check_columns(list(frame.columns), [text_column, target], where, allow_extra=True)
+    if text_column == target:
+        raise DataValidationError(
+            f"{where}: text_column and target are both '{target}'; expected two columns."
+        )
+    x = common.text_column(frame[text_column].to_numpy(dtype=object), where, text_column)
+    y, target_meta = _target(frame, target, task, where)
+    stratify = task == "classification"
+    parts_index = splits.train_val_test(y, test_fraction, val_fraction, seed, stratify=stratify)
+    train, val, test = (Split(x[i], y[i]) for i in parts_index)
+    meta: dict[str, Any] = {
+        **_file_meta(path, seed),
+        "modality": "text",
+        "task_type": task,
+        "text_column": text_column,
+        "split": splits.describe(test_fraction, val_fraction, seed, stratify=stratify),
+        **target_meta,
+    }
+    _check([("train", train), ("val", val), ("test", test)], task, meta, where)
+    return Dataset(train, val, test, meta)
+
+
+# === Images ===
+
+
+def _scale_images(images: np.ndarray, where: str) -> np.ndarray:
+    """Float32 `(n, H, W, C)` in [0, 1] from uint8 (or integer <= 255) or float [0, 1] arrays."""
+    if images.ndim == 3:
+        images = images[..., np.newaxis]
+    if images.dtype.kind not in "uifb":
+        raise DataValidationError(f"{where}: images have dtype {images.dtype}; expected uint8 or float.")
+    if images.size and images.dtype.kind in "ui":
+        if images.min() < 0 or images.max() > 255:
+            raise DataValidationError(
+                f"{where}: integer pixels span [{images.min()}, {images.max()}]; expected 0-255."
+            )
+        return images.astype(np.float32) / 255.0
+    images = images.astype(np.float32)
+    if images.size and not np.isfinite(images).all():
+        raise DataValidationError(f"{where}: images hold NaN or infinite pixels; expected values in [0, 1].")
+    if images.size and (images.min() < 0.0 or images.max() > 1.0):
+        raise DataValidationError(
+            f"{where}: float pixels span [{images.min():g}, {images.max():g}]; expected [0, 1] "
+            "(or store uint8 0-255)."
+        )
+    return images
+
+
+_NPZ_KEYS = {
+    "train": (("x_train", "y_train"), ("train_images", "train_labels")),
+    "val": (("x_val", "y_val"), ("val_images", "val_labels")),
+    "test": (("x_test", "y_test"), ("test_images", "test_labels")),
+    "all": (("x", "y"), ("images", "labels")),
+}
+
+
+def _npz_labels(labels: np.ndarray, n: int, where: str) -> np.ndarray:
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim != 1 or len(labels) != n:
+        raise DataValidationError(
+            f"{where}: labels have shape {labels.shape}; expected ({n},) or ({n}, 1), one class per image "
+            "(one-hot and multi-label arrays are not supported)."
+        )
+    return labels
+
+
+def _read_npz(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as error:
+        raise DataValidationError(f"{path.name}: not a readable NPZ of numeric arrays ({error}).") from None
+    found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    with archive:
+        keys = set(archive.files)
+        for name, options in _NPZ_KEYS.items():
+            for x_key, y_key in options:
+                if x_key in keys and y_key in keys:
+                    try:
+                        found[name] = (archive[x_key], archive[y_key])
+                    except ValueError as error:
+                        raise DataValidationError(
+                            f"{path.name}: key '{x_key}' or '{y_key}': {error}."
+                        ) from None
+                    break
+                if (x_key in keys) != (y_key in keys):
+                    missing = y_key if x_key in keys else x_key
+                    raise DataValidationError(
+                        f"{path.name}: key '{missing}' is missing; expected it beside its pair."
+                    )
+    if not ({"train", "test"} <= found.keys() or "all" in found):
+        raise DataValidationError(
+            f"{path.name}: keys {sorted(keys)}; expected x_train/y_train and x_test/y_test "
+            "(x_val/y_val optional), "
+            "train_images/train_labels and test_images/test_labels, or x/y for the zoo to split."
+        )
+    return found
+
+
+def _manifest_digest(root: Path, files: dict[str, list[str]]) -> str:
+    """One sha256 over every image read: the sorted lines "relative path <TAB> file sha256"."""
+    import hashlib
+
+    names = sorted(n for group in files.values() for n in group)
+    lines = "".join(f"{n}\t{sha256(root / n)}\n" for n in names)
+    return hashlib.sha256(lines.encode("utf-8")).hexdigest()
+
+
+def _image_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+
+
+def _class_folders(root: Path) -> list[Path]:
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _read_image(path: Path, mode: str, size: tuple[int, int] | None, where: str) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image = image.convert(mode)
+            if size is not None and image.size != (size[1], size[0]):
+                image = image.resize((size[1], size[0]), Image.BILINEAR)
+            array = np.asarray(image, dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        raise DataValidationError(f"{where}: cannot read {path} as an image ({error}).") from None
+    return array if array.ndim == 3 else array[..., np.newaxis]
+
+
+def _read_folder(
+    root: Path, class_names: list[str] | None, color_mode: str, image_size: tuple[int, int] | None
+) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    """Images under `root/<class>/`, as uint8 `(n, H, W, C)`, int64 labels, class names, file names."""
+    from PIL import Image
+
+    folders = _class_folders(root)
+    names = [f.name for f in folders]
+    if class_names is None:
+        class_names = names
+    elif unknown := [n for n in names if n not in class_names]:
+        raise DataValidationError(
+            f"{root}: class folder(s) {unknown} are not among the training classes {class_names}."
+        )
+    if not folders:
+        raise DataValidationError(f"{root}: no class subfolders; expected one folder of images per class.")
+    files: list[tuple[Path, int]] = []
+    for folder in folders:
+        images = _image_files(folder)
+        if not images:
+            raise DataValidationError(
+                f"{folder}: no images; expected files ending in {', '.join(IMAGE_EXTENSIONS)}."
+            )
+        files += [(p, class_names.index(folder.name)) for p in images]
+    if color_mode == "auto":
+        single = []
+        for p, _ in files:
+            try:
+                with Image.open(p) as image:
+                    single.append(image.mode in ("1", "L", "I", "I;16", "F"))
+            except OSError as error:
+                raise DataValidationError(f"{root}: cannot read {p} as an image ({error}).") from None
+        color_mode = "grayscale" if all(single) else "rgb"
+    mode = {"grayscale": "L", "rgb": "RGB", "rgba": "RGBA"}.get(color_mode)
+    if mode is None:
+        raise DataValidationError(
+            f"color_mode is {color_mode!r}; expected 'auto', 'grayscale', 'rgb' or 'rgba'."
+        )
+    arrays = []
+    expected: tuple[int, ...] | None = None
+    for p, _ in files:
+        array = _read_image(p, mode, image_size, str(root))
+        if expected is None:
+            expected = array.shape
+        elif array.shape != expected:
+            raise DataValidationError(
+                f"{p}: image of shape {array.shape} (H, W, C); expected {expected} like {files[0][0].name}. "
+                "Pass image_size=(H, W) to resize every image."
+            )
+        arrays.append(array)
+    labels = np.array([c for _, c in files], dtype=np.int64)
+    return np.stack(arrays), labels, class_names, [str(p.relative_to(root)) for p, _ in files]
+
+
+def load_images(
+    path: str | os.PathLike,
+    *,
+    seed: int = 0,
+    test_fraction: float = 0.2,
+    val_fraction: float = 0.2,
+    image_size: tuple[int, int] | None = None,
+    color_mode: str = "auto",
+) -> Dataset:
+    """Load an image classification dataset from a folder of class subfolders or an NPZ file.
+
+    Accepted layouts:
+    - `path/<class>/*.png|jpg|jpeg|bmp|gif`: one folder per class (class names sorted); split
+      stratified and seeded, `test_fraction` for test then `val_fraction` of the rest for val.
+    - `path/train/<class>/...` and `path/test/<class>/...` (and optionally `val/` or
+      `validation/`): those splits; without val, `val_fraction` of train is carved out.
+    - an `.npz` with `x_train, y_train, x_test, y_test` (optional `x_val, y_val`), or MedMNIST's
+      `train_images, train_labels, ...`, or `x, y` to be split as above. Images `(n, H, W)` or
+      `(n, H, W, C)`, uint8 0-255 or float in [0, 1]; labels `(n,)` or `(n, 1)`.
+
+    Images of different sizes raise `DataValidationError` naming the file unless `image_size`
+    is given. Pixels are scaled to [0, 1].
+
+    Args:
+        path: str or path. A folder or an `.npz` file.
+        seed: int. The split seed.
+        test_fraction: float. Share for test when the data has no test split.
+        val_fraction: float. Share of train for validation when the data has no val split.
+        image_size: optional `(H, W)`. Resize every image (folders only).
+        color_mode: str. `"auto"` (grey if every image is single-channel, else RGB),
+            `"grayscale"`, `"rgb"` or `"rgba"` (folders only).
+
+    Returns:
+        A `Dataset` of float32 images `(n, H, W, C)` and int64 labels; meta `input_shape`.
+
+    Example:
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "digits.npz"
+    >>> x = np.random.default_rng(0).integers(0, 256, (40, 8, 8), dtype=np.uint8)
+    >>> np.savez(p, x_train=x[:30], y_train=np.arange(30) % 2, x_test=x[30:], y_test=np.arange(10) % 2)
+    >>> ds = load_images(p)
+    >>> ds.train.x.shape, ds.val.x.shape, ds.meta["input_shape"]
+    ((24, 8, 8, 1), (6, 8, 8, 1), [8, 8, 1])
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataNotFoundError(f"{path}: no such file or folder.")
+    where = path.name
+    rng = np.random.default_rng(seed)
+    given: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    class_names: list[str] | None = None
+    files: dict[str, list[str]] = {}
+    if path.is_file():
+        raw = _read_npz(path)
+        labels_all = []
+        for name, (images, labels) in raw.items():
+            here = f"{where} ({name})"
+            given[name] = (
+                _scale_images(np.asarray(images), here),
+                _npz_labels(np.asarray(labels), len(images), here),
+            )
+            labels_all.append(given[name][1])
+        values = np.concatenate(labels_all)
+        if values.dtype.kind == "f" and np.isfinite(values).all() and (values == np.round(values)).all():
+            values = values.astype(np.int64)  # float class ids such as 0.0 / 1.0
+            given = {k: (x, y.astype(np.int64)) for k, (x, y) in given.items()}
+        if values.dtype.kind in "iub":
+            if values.size and values.min() < 0:
+                raise DataValidationError(
+                    f"{where}: label {values.min()} is negative; expected class ids >= 0."
+                )
+            class_names = [str(i) for i in range(int(values.max()) + 1 if values.size else 0)]
+            given = {k: (x, y.astype(np.int64)) for k, (x, y) in given.items()}
+        else:
+            class_names = sorted({str(v) for v in values})
+            given = {
+                k: (x, np.array([class_names.index(str(v)) for v in y], np.int64))
+                for k, (x, y) in given.items()
+            }
+        checksum = {path.name: sha256(path)}
+    else:
+        subsets = {p.name.lower(): p for p in _class_folders(path)}
+        size = None if image_size is None else (int(image_size[0]), int(image_size[1]))
+        if "train" in subsets and "test" in subsets:
+            order = ["train", "test"] + [v for v in ("val", "validation") if v in subsets][:1]
+            for name in order:
+                images, labels, class_names, names = _read_folder(
+                    subsets[name], class_names, color_mode, size
+                )
+                key = "val" if name == "validation" else name
+                given[key] = (images.astype(np.float32) / 255.0, labels)
+                files[key] = [f"{subsets[name].name}/{n}" for n in names]
+        else:
+            images, labels, class_names, names = _read_folder(path, None, color_mode, size)
+            given["all"] = (images.astype(np.float32) / 255.0, labels)
+            files["all"] = names
+        checksum = {
+            f"{path.name}/ ({sum(len(v) for v in files.values())} images)": _manifest_digest(path, files)
+        }
+    if "all" in given and "train" not in given:
+        x_all, y_all = given.pop("all")
+        train_i, val_i, test_i = splits.train_val_test(y_all, test_fraction, val_fraction, rng)
+        given = {
+            "train": (x_all[train_i], y_all[train_i]),
+            "val": (x_all[val_i], y_all[val_i]),
+            "test": (x_all[test_i], y_all[test_i]),
+        }
+        split_note = splits.describe(test_fraction, val_fraction, seed)
+    elif "val" not in given:
+        x_train, y_train = given["train"]
+        keep, held = splits.stratified_split(y_train, val_fraction, rng)
+        given["train"], given["val"] = (x_train[keep], y_train[keep]), (x_train[held], y_train[held])
+        split_note = (
+            f"The file's own train/test split; validation: a stratified {100 * val_fraction:.0f}% of "
+            f"train chosen with seed {seed}."
+        )
+    else:
+        split_note = "The file's own train/validation/test split; the seed does not change it."
+    shape = tuple(int(d) for d in given["train"][0].shape[1:])
+    parts = []
+    for name in ("train", "val", "test"):
+        x, y = given[name]
+        validate.check_image_shape(x, shape, f"{where} ({name})")
+        parts.append((name, Split(x, y)))
+    if class_names is None:  # pragma: no cover - every branch above sets it
+        raise DataValidationError(f"{where}: no classes found.")
+    common.check_classification(parts, len(class_names), where, class_names)
+    meta: dict[str, Any] = {
+        "source": path.name,
+        "path": str(path),
+        "sha256": checksum,
+        "modality": "image",
+        "task_type": "classification",
+        "split": split_note,
+        "num_classes": len(class_names),
+        "class_names": class_names,
+        "input_shape": list(shape),
+    }
+    train, val, test = (s for _, s in parts)
+    return Dataset(train, val, test, meta, {"files": files} if files else {})
+
+
+# === Time series ===
+
+
+def _order(frame: Any, time_column: str, where: str) -> np.ndarray:
+    import pandas as pd
+
+    values = frame[time_column].to_numpy(dtype=object)
+    common.text_column(values, where, time_column)  # no missing time stamps
+    if _is_numeric_column(values):
+        key = common.numeric_column(values, where, time_column)
+    else:
+        try:
+            key = pd.to_datetime(pd.Series(values), format="ISO8601").to_numpy(dtype="datetime64[ns]")
+        except (ValueError, TypeError):
+            raise DataValidationError(
+                f"{where}: column '{time_column}' holds neither numbers nor ISO 8601 dates; expected "
+                "one of them."
+            ) from None
+    return np.argsort(key, kind="stable")
+
+
+def load_timeseries_csv(
+    path: str | os.PathLike,
+    target: str,
+    *,
+    window: int,
+    group: str | None = None,
+    time_column: str | None = None,
+    features: Sequence[str] | None = None,
+    drop: Sequence[str] | None = None,
+    task: str = "regression",
+    seed: int = 0,
+    test_fraction: float = 0.2,
+    val_fraction: float = 0.2,
+    stride: int = 1,
+    encoding: str = "utf-8-sig",
+    delimiter: str = ",",
+) -> Dataset:
+    """Load a long-format CSV of numeric series as sliding windows with the target at each window's end.
+
+    Each example is `window` consecutive rows of the `features` (default: every numeric column
+    except the target, group, time and `drop` columns) and its label is `target` on the window's
+    last row. The target is never an input feature. Values are not normalized (the model's
+    `Normalization` layer adapts on train). Rows are in file order, or sorted by `time_column`.
+
+    Split, leakage-free:
+    - with `group` (e.g. a machine or patient id): whole groups, seeded: `test_fraction` of the
+      groups for test, then `val_fraction` of the rest for validation. A group shorter than
+      `window` raises `DataValidationError` naming it.
+    - without `group`: chronological: the first rows train, the next validation, the last
+      `test_fraction` of rows test; each part is windowed on its own, so no window spans two.
+
+    Args:
+        path: str or path. The CSV file.
+        target: str. The column to predict.
+        window: int. Rows per example.
+        group: optional str. The column identifying independent series.
+        time_column: optional str. Numbers or ISO 8601 dates to sort rows by (within groups).
+        features: optional sequence of str. The input columns.
+        drop: optional sequence of str. Columns to ignore.
+        task: str. `"regression"` (float32 y) or `"classification"` (int64 class ids).
+        seed: int. Chooses the groups of each split.
+        test_fraction: float. Share of groups (or last rows) for test.
+        val_fraction: float. Share of the remaining groups (or rows) for validation.
+        stride: int. Step between windows.
+        encoding: str. The file's text encoding.
+        delimiter: str. The field separator.
+
+    Returns:
+        A `Dataset` of float32 windows `(n, window, features)`; meta `window`, `feature_names`.
+
+    Example:
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "pumps.csv"
+    >>> rows = [f"{u},{t},{t * 0.1 + u},{50 - t}" for u in range(10) for t in range(12)]
+    >>> _ = p.write_text("pump,step,pressure,rul\\n" + "\\n".join(rows) + "\\n")
+    >>> ds = load_timeseries_csv(p, "rul", window=5, group="pump", time_column="step")
+    >>> ds.train.x.shape, ds.meta["feature_names"], len(ds.meta["test_groups"])
+    ((48, 5, 1), ['pressure'], 2)
+    """
+    _check_task(task)
+    if int(window) < 1 or int(stride) < 1:
+        raise DataValidationError(f"window is {window} and stride {stride}; expected positive integers.")
+    path = Path(path)
+    where = path.name
+    frame = read_csv(path, encoding=encoding, delimiter=delimiter)
+    columns = list(frame.columns)
+    special = [target] + [c for c in (group, time_column) if c is not None]
+    drop_list, feature_list = _as_list(drop), _as_list(features)
+    validate.check_columns(columns, [*special, *drop_list, *feature_list], where, allow_extra=True)
+    if len(set(special)) != len(special) or set(feature_list) & set(special):
+        raise DataValidationError(
+            f"{where}: target, group, time_column and features must be different columns; got "
+            f"target={target!r}, "
+            f"group={group!r}, time_column={time_column!r}, features={feature_list}."
+        )
+    if features is None:
+        feature_list = [c for c in columns if c not in special and c not in drop_list]
+    if not feature_list:
+        raise DataValidationError(f"{where}: no feature columns besides the target; expected at least one.")
+    # Parse and check in file order (so messages name the file's rows), then sort by time.
+    x_rows = np.stack(
+        [common.numeric_column(frame[c].to_numpy(dtype=object), where, c) for c in feature_list], axis=1
+    )
+    if (np.abs(x_rows) > np.finfo(np.float32).max).any():
+        i, j = (int(v) for v in np.argwhere(np.abs(x_rows) > np.finfo(np.float32).max)[0])
+        raise DataValidationError(
+            f"{where}: column '{feature_list[j]}', {common.csv_row(i)} is {x_rows[i, j]:g}; "
+            "expected a number within float32 range."
+        )
+    x_rows = x_rows.astype(np.float32)
+    y_rows, target_meta = _target(frame, target, task, where)
+    ids = None if group is None else common.text_column(frame[group].to_numpy(dtype=object), where, group)
+    if time_column is not None:
+        order = _order(frame, time_column, where)
+        x_rows, y_rows = x_rows[order], y_rows[order]
+        ids = None if ids is None else ids[order]
+    rng = np.random.default_rng(seed)
+
+    def windowed(rows: np.ndarray, label: str) -> tuple[np.ndarray, np.ndarray]:
+        validate.check_sequence_length(len(rows), window, f"{where}, {label}")
+        starts = np.arange(0, len(rows) - window + 1, stride)
+        xs = np.stack([x_rows[rows[s : s + window]] for s in starts])
+        return xs, y_rows[rows[starts + window - 1]]
+
+    meta_split: dict[str, Any] = {}
+    if ids is not None:
+        groups = list(dict.fromkeys(ids))  # first-seen order
+        n_groups = len(groups)
+        rest, test_g = splits.random_split(n_groups, test_fraction, rng)
+        train_pos, val_pos = splits.random_split(len(rest), val_fraction, rng)
+        chosen = {"train": rest[train_pos], "val": rest[val_pos], "test": test_g}
+        parts = []
+        for name in ("train", "val", "test"):
+            names = [groups[i] for i in chosen[name]]
+            if not names:
+                raise DataValidationError(
+                    f"{where} ({name}): no groups; {n_groups} group(s) in '{group}' are too few for "
+                    "the split "
+                    f"fractions (test {test_fraction}, val {val_fraction})."
+                )
+            pieces = [windowed(np.flatnonzero(ids == g), f"{group} {g}") for g in names]
+            parts.append(
+                (name, Split(np.concatenate([p[0] for p in pieces]), np.concatenate([p[1] for p in pieces])))
+            )
+            meta_split[f"{name}_groups"] = names
+        split_note = (
+            f"Whole groups of '{group}' chosen at random with seed {seed}: {100 * test_fraction:.0f}% of "
+            f"the {n_groups} groups for test, then {100 * val_fraction:.0f}% of the rest for validation; "
+            f"windows of {window} rows (stride {stride}) within each group."
+        )
+    else:
+        n = len(frame)
+        n_test = int(np.floor(n * test_fraction + 0.5))
+        n_val = int(np.floor((n - n_test) * val_fraction + 0.5))
+        bounds = {
+            "train": (0, n - n_test - n_val),
+            "val": (n - n_test - n_val, n - n_test),
+            "test": (n - n_test, n),
+        }
+        parts = []
+        for name, (a, b) in bounds.items():
+            x, y = windowed(np.arange(a, b), f"{name} part, data rows {a + 1}-{b} (1-based)")
+            parts.append((name, Split(x, y)))
+        split_note = (
+            f"Chronological: the first {bounds['train'][1]} rows train, the next {n_val} validation, the "
+            f"last {n_test} test ({100 * test_fraction:.0f}% test, then {100 * val_fraction:.0f}% of the "
+            f"rest for validation); each part windowed on its own ({window} rows, stride {stride})."
+        )
+    meta: dict[str, Any] = {
+        **_file_meta(path, seed),
+        "modality": "timeseries",
+        "task_type": task,
+        "split": split_note,
+        "window": int(window),
+        "stride": int(stride),
+        "feature_names": feature_list,
+        "group_column": group,
+        "time_column": time_column,
+        **meta_split,
+        **target_meta,
+    }
+    for name, split in parts:
+        validate.check_finite(split.x, f"{where} ({name})", feature_list)
+    _check(parts, task, meta, where)
+    train, val, test = (s for _, s in parts)
+    return Dataset(train, val, test, meta)
+
+
+# === Registry entries (`zoo.data.DATASETS`): the CLI's --data PATH arrives as `path=` ===
+
+
+def _registered(
+    name: str, loader: Any, data_dir: str | None, path: str | os.PathLike | None, options: Any
+) -> Dataset:
+    if path is None:
+        raise ConfigError(
+            f"Dataset '{name}' reads your own file: give path= (on the command line, --data PATH)."
+        )
+    resolved = Path(path)
+    if not resolved.is_absolute() and not resolved.exists() and data_dir:
+        resolved = Path(data_dir) / resolved
+    try:
+        inspect.signature(loader).bind(resolved, **options)
+    except TypeError as error:
+        allowed = [p for p in inspect.signature(loader).parameters if p != "path"]
+        raise ConfigError(f"Dataset '{name}': {error}. Its options are: {', '.join(allowed)}.") from None
+    return loader(resolved, **options)
+
+
+def csv_tabular(
+    data_dir: str | None = None, *, path: str | os.PathLike | None = None, **options: Any
+) -> Dataset:
+    """`load_csv_tabular` as a registered dataset: `path` is the CSV (relative paths may sit in `data_dir`).
+
+    Args:
+        data_dir: optional str. Where a relative `path` may be found.
+        path: str or path. The CSV file.
+        **options: keyword arguments of `load_csv_tabular` (`target`, `task`, `seed`, ...).
+
+    Example:
+    >>> csv_tabular(target="y")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ConfigError: Dataset 'csv_tabular' reads your own file: give path= (on the command line, --data PATH).
+    """
+    return _registered("csv_tabular", load_csv_tabular, data_dir, path, options)
+
+
+def csv_text(
+    data_dir: str | None = None, *, path: str | os.PathLike | None = None, **options: Any
+) -> Dataset:
+    """`load_text_csv` as a registered dataset (options `text_column`, `target`, ...).
+
+    Args:
+        data_dir: optional str. Where a relative `path` may be found.
+        path: str or path. The CSV file.
+        **options: keyword arguments of `load_text_csv` (`text_column`, `target`, ...).
+
+    Example:
+    >>> csv_text(path="reviews.csv", target="y")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ConfigError: Dataset 'csv_text': missing a required argument: 'text_column'. Its options are: ...
+    """
+    return _registered("csv_text", load_text_csv, data_dir, path, options)
+
+
+def csv_timeseries(
+    data_dir: str | None = None, *, path: str | os.PathLike | None = None, **options: Any
+) -> Dataset:
+    """`load_timeseries_csv` as a registered dataset (options `target`, `window`, `group`, ...).
+
+    Args:
+        data_dir: optional str. Where a relative `path` may be found.
+        path: str or path. The CSV file.
+        **options: keyword arguments of `load_timeseries_csv` (`target`, `window`, ...).
+
+    Example:
+    >>> csv_timeseries(path="pumps.csv", target="rul", window=3, windw=3)  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ConfigError: Dataset 'csv_timeseries': got an unexpected keyword argument 'windw'. Its options are: ...
+    """
+    return _registered("csv_timeseries", load_timeseries_csv, data_dir, path, options)
+
+
+def images(data_dir: str | None = None, *, path: str | os.PathLike | None = None, **options: Any) -> Dataset:
+    """`load_images` as a registered dataset: `path` is a folder of class subfolders or an NPZ.
+
+    Args:
+        data_dir: optional str. Where a relative `path` may be found.
+        path: str or path. A folder or an `.npz` file.
+        **options: keyword arguments of `load_images` (`seed`, `image_size`, ...).
+
+    Example:
+    >>> images(path="photos", color="rgb")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ConfigError: Dataset 'images': got an unexpected keyword argument 'color'. Its options are: ...
+    """
+    return _registered("images", load_images, data_dir, path, options)
