@@ -1,7 +1,8 @@
 """The shared fit/evaluate harness: any task, any strategy, one run directory per run.
 
 A run directory holds fixed file names (as Ludwig's do), so tools read runs without code:
-`config.json` (rebuilds the run), `model.keras`, `history.json`, `report.json`, and for text
+`config.json` (rebuilds the run), `model.keras`, `history.json`, `report.json`,
+`predictions.npz` (test targets and model outputs, for plots), and for text
 tasks `vocabulary.txt`.
 """
 
@@ -123,24 +124,42 @@ def check_dataset(task: Task, data: Dataset) -> None:
         validate.check_two_classes(data.train.y, f"{task.dataset} (train)")
 
 
-def class_weights(y: np.ndarray, mode: str | None) -> dict[int, float] | None:
-    """`None`, or `{"balanced"}` weights n / (k * count_c) for each class c present.
+def class_weights(y: np.ndarray, mode: str | list[float] | dict | None) -> dict[int, float] | None:
+    """Class weights: None, `"balanced"` (n / (k * count_c) for each class c present), or
+    explicit weights as a list indexed by class or a `{class: weight}` dict (e.g. a cost matrix's
+    5:1 for credit risk).
 
     Example:
     >>> class_weights(np.array([0, 0, 0, 1]), "balanced")
     {0: 0.6666666666666666, 1: 2.0}
+    >>> class_weights(np.array([0, 1]), [1.0, 5.0])
+    {0: 1.0, 1: 5.0}
     """
     if mode is None:
         return None
+    if isinstance(mode, (list, tuple)):
+        mode = dict(enumerate(mode))
+    if isinstance(mode, dict):
+        try:
+            return {int(k): float(v) for k, v in mode.items()}
+        except (TypeError, ValueError):
+            raise ConfigError(f"class_weight: expected numbers per class, got {mode!r}.") from None
     if mode != "balanced":
-        raise ConfigError(f"class_weight must be None or 'balanced', got {mode!r}.")
+        raise ConfigError(f"class_weight must be None, 'balanced', a list or a dict, got {mode!r}.")
     classes, counts = np.unique(np.asarray(y).astype(int), return_counts=True)
     return {int(c): float(len(y) / (len(classes) * n)) for c, n in zip(classes, counts, strict=True)}
 
 
-def predict_report(task: Task, model: keras.Model, data: Dataset, batch_size: int = 256) -> dict[str, Any]:
-    """Test-split metrics for a trained model, as `report.json` holds them."""
+def predict_report(task: Task, model: keras.Model, data: Dataset, batch_size: int = 256,
+                   run_dir: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Test-split metrics for a trained model, as `report.json` holds them.
+
+    With `run_dir`, the test targets and model outputs are also saved there as `predictions.npz`
+    (`y_true`, `y_pred`), so `zoo report` plots without reloading the model or the data.
+    """
     pred = model.predict(make_dataset(data.test.x, None, batch_size), verbose=0)
+    if run_dir is not None:
+        np.savez_compressed(Path(run_dir) / "predictions.npz", y_true=np.asarray(data.test.y), y_pred=np.asarray(pred))
     meta = data.meta
     if task.head.kind in ("binary", "multiclass"):
         names = meta.get("class_names") or [str(i) for i in range(max(2, int(pred.shape[-1])))]
@@ -203,7 +222,7 @@ def fit(
     >>> import tempfile
     >>> run = fit("medical/breast_cancer_diagnosis", out_dir=tempfile.mkdtemp(), epochs=1, verbose=0)
     >>> sorted(p.name for p in run.run_dir.iterdir() if p.is_file())
-    ['config.json', 'history.json', 'model.keras', 'report.json']
+    ['config.json', 'history.json', 'model.keras', 'predictions.npz', 'report.json']
     """
     task = get_task(task) if isinstance(task, str) else task
     task = task.with_overrides(**training)
@@ -257,7 +276,7 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
     history = {k: [float(v) for v in vals] for k, vals in history.items()}
     model.save(run_dir / "model.keras")
     (run_dir / "history.json").write_text(json.dumps(history, indent=2))
-    report = predict_report(task, model, data)
+    report = predict_report(task, model, data, run_dir=run_dir)
     report.update(train_seconds=seconds, epochs_run=len(next(iter(history.values()), [])), seed=config.seed,
                   strategy=config.strategy, replicas=strategy.num_replicas_in_sync, precision=dtype,
                   train_examples=len(data.train), class_weight=weights)
@@ -291,6 +310,6 @@ def evaluate(run_dir: str | os.PathLike, *, data: Dataset | None = None, data_di
     model = keras.models.load_model(Path(run_dir) / "model.keras", safe_mode=True)
     report_path = Path(run_dir) / "report.json"
     previous = json.loads(report_path.read_text()) if report_path.is_file() else {}
-    report = {**previous, **predict_report(task, model, prepare_data(task, config, data))}
+    report = {**previous, **predict_report(task, model, prepare_data(task, config, data), run_dir=run_dir)}
     report_path.write_text(json.dumps(report, indent=2))
     return report

@@ -64,7 +64,7 @@ def phm08_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
     Example:
     >>> round(phm08_score(np.array([10.0, 10.0]), np.array([0.0, 20.0])), 3)
-    2.893
+    2.876
     """
     d = np.asarray(y_pred, dtype="float64") - np.asarray(y_true, dtype="float64")
     return float(np.sum(np.where(d < 0, np.exp(-d / 13.0) - 1, np.exp(d / 10.0) - 1)))

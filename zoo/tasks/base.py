@@ -53,7 +53,8 @@ class TrainingConfig:
         freeze: keep the backbone frozen (transfer from a preset); from-scratch tasks use False.
         patience: early-stopping patience in epochs; 0 disables early stopping.
         monitor: the validation quantity early stopping and checkpointing watch.
-        class_weight: None or "balanced" (weights inverse to class frequency).
+        class_weight: None, "balanced" (weights inverse to class frequency), or explicit weights
+            per class (a list indexed by class, or a dict).
         fine_tune_epochs: after head training, epochs of fine-tuning with the top of the
             backbone unfrozen (frozen runs only; 0 = none).
         fine_tune_layers: weighted backbone layers to unfreeze (None = all).
@@ -66,7 +67,7 @@ class TrainingConfig:
     freeze: bool = False
     patience: int = 5
     monitor: str = "val_loss"
-    class_weight: str | None = None
+    class_weight: str | list[float] | dict[str, float] | None = None
     fine_tune_epochs: int = 0
     fine_tune_layers: int | None = None
     fine_tune_learning_rate: float = 1e-5
