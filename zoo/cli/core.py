@@ -21,6 +21,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a task's model and write a run directory")
     p.add_argument("task")
     add_run_arguments(p)
+    p.add_argument("--run-dir", help="train into this run directory (a killed run there resumes from its backup)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="re-evaluate a run directory on its test split")
@@ -47,6 +48,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="runs", help="parent directory of the run directory (default: runs)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--strategy", default="auto", help="auto, default, mirrored, multi-worker or tpu")
+    p.add_argument("--scale-learning-rate", action="store_true", default=None,
+                   help="multiply the learning rate by the number of replicas (large-batch setups)")
     p.add_argument("--precision", help="float32, mixed_float16 or mixed_bfloat16 (default: auto)")
     p.add_argument("--xla", action=argparse.BooleanOptionalAction, default=None, help="XLA compilation")
     p.add_argument("--max-train-examples", type=int, help="train on at most this many examples")
@@ -62,6 +65,7 @@ def run_kwargs(args: argparse.Namespace) -> dict:
         max_train_examples=args.max_train_examples, tensorboard=args.tensorboard,
         verbose=0 if args.quiet else "auto", epochs=args.epochs, batch_size=args.batch_size,
         learning_rate=args.learning_rate, freeze=args.freeze, class_weight=args.class_weight,
+        scale_learning_rate=args.scale_learning_rate,
     )
 
 
@@ -128,7 +132,7 @@ def print_report(report: dict) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     import zoo
 
-    run = zoo.fit(resolve_task(args), **run_kwargs(args))
+    run = zoo.fit(resolve_task(args), **run_kwargs(args), run_dir=args.run_dir)
     print_report(run.report)
     print(f"run directory: {run.run_dir}")
     return 0

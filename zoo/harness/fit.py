@@ -23,6 +23,7 @@ from zoo.data import load_dataset
 from zoo.data.types import Dataset
 from zoo.errors import ConfigError, DataValidationError
 from zoo.harness.build import build_model
+from zoo.harness.distributed import is_chief, scaled_learning_rate, train_model
 from zoo.harness.pipeline import make_dataset
 from zoo.harness.strategy import default_precision, get_strategy
 from zoo.report.metrics import classification_metrics, regression_metrics
@@ -194,6 +195,7 @@ def fit(
     task: Task | str,
     *,
     out_dir: str | os.PathLike = "runs",
+    run_dir: str | os.PathLike | None = None,
     data: Dataset | None = None,
     seed: int = 0,
     strategy: str = "auto",
@@ -211,6 +213,8 @@ def fit(
     Args:
         task: a `Task` or a registered task name.
         out_dir: parent of the run directory (`<out_dir>/<industry>_<name>-<time>`).
+        run_dir: train into this directory instead; if it holds the backup of a killed run,
+            training resumes after its last saved epoch.
         data: a `Dataset` to use instead of the task's loader (your own data).
         training: overrides of `TrainingConfig` fields (`epochs=3`, `batch_size=64`, ...).
         Other arguments: see `RunConfig`.
@@ -228,7 +232,7 @@ def fit(
     task = task.with_overrides(**training)
     config = RunConfig(task.to_dict(), seed, strategy, precision, jit_compile, deterministic, data_dir,
                        max_train_examples, tensorboard)
-    return run(config, data=data, out_dir=out_dir, verbose=verbose)
+    return run(config, data=data, out_dir=out_dir, run_dir=run_dir, verbose=verbose)
 
 
 def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.PathLike = "runs",
@@ -237,50 +241,57 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
     task = Task.from_dict(config.task)
     _seed_everything(config.seed, config.deterministic)
     data = prepare_data(task, config, data)
-    tc = task.training
     strategy = get_strategy(config.strategy)
+    if task.training.scale_learning_rate:
+        task = task.with_overrides(learning_rate=scaled_learning_rate(task.training.learning_rate, strategy))
+    tc = task.training
     dtype = config.precision or default_precision(strategy)
+    chief = is_chief(strategy)  # only the chief writes the run directory (multi-worker)
     if run_dir is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         run_dir = Path(out_dir) / f"{task.name.replace('/', '_')}-{stamp}-s{config.seed}"
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.json").write_text(json.dumps(
-        {**dataclasses.asdict(config), "versions": _versions(), "data": {
-            k: data.meta.get(k) for k in ("source", "sha256", "split")}}, indent=2, default=str))
-    if "vocabulary" in data.meta:
-        (run_dir / "vocabulary.txt").write_text("\n".join(data.meta["vocabulary"]) + "\n")
+    if chief:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.json").write_text(json.dumps(
+            {**dataclasses.asdict(config), "versions": _versions(), "data": {
+                k: data.meta.get(k) for k in ("source", "sha256", "split")}}, indent=2, default=str))
+        if "vocabulary" in data.meta:
+            (run_dir / "vocabulary.txt").write_text("\n".join(data.meta["vocabulary"]) + "\n")
 
     with strategy.scope():
         model = build_model(task, data, dtype=None if dtype == "float32" else dtype, jit_compile=config.jit_compile)
     batch = tc.batch_size
     train_ds = make_dataset(data.train.x, data.train.y, batch, shuffle=True, seed=config.seed)
     val_ds = make_dataset(data.val.x, data.val.y, batch)
-    callbacks: list[keras.callbacks.Callback] = [keras.callbacks.BackupAndRestore(str(run_dir / "backup"))]
+    callbacks: list[keras.callbacks.Callback] = []
     if tc.patience:
         callbacks.append(keras.callbacks.EarlyStopping(tc.monitor, patience=tc.patience, restore_best_weights=True))
-    if config.tensorboard:
+    if config.tensorboard and chief:
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs")))
     weights = class_weights(data.train.y, tc.class_weight)
     started = time.perf_counter()
-    history = model.fit(train_ds, validation_data=val_ds, epochs=tc.epochs, callbacks=callbacks,
-                        class_weight=weights, verbose=verbose, shuffle=False).history
+    history = train_model(model, train_ds, val_ds, strategy=strategy, epochs=tc.epochs, callbacks=callbacks,
+                          class_weight=weights, verbose=verbose, backup_dir=run_dir / "backup")
     if tc.freeze and tc.fine_tune_epochs:
         from builders import unfreeze
 
-        unfreeze(model, tc.fine_tune_layers, tc.fine_tune_learning_rate)
-        more = model.fit(train_ds, validation_data=val_ds, epochs=tc.fine_tune_epochs, class_weight=weights,
-                         callbacks=callbacks[1:], verbose=verbose, shuffle=False).history
+        with strategy.scope():  # the new optimizer must be created under the strategy too
+            unfreeze(model, tc.fine_tune_layers, tc.fine_tune_learning_rate)
+        more = train_model(model, train_ds, val_ds, strategy=strategy, epochs=tc.fine_tune_epochs,
+                           callbacks=callbacks, class_weight=weights, verbose=verbose)
         history = {k: history.get(k, []) + more.get(k, []) for k in set(history) | set(more)}
     seconds = time.perf_counter() - started
     history = {k: [float(v) for v in vals] for k, vals in history.items()}
-    model.save(run_dir / "model.keras")
-    (run_dir / "history.json").write_text(json.dumps(history, indent=2))
-    report = predict_report(task, model, data, run_dir=run_dir)
+    # every worker predicts (multi-worker predict is collective); only the chief writes
+    report = predict_report(task, model, data, run_dir=run_dir if chief else None)
     report.update(train_seconds=seconds, epochs_run=len(next(iter(history.values()), [])), seed=config.seed,
                   strategy=config.strategy, replicas=strategy.num_replicas_in_sync, precision=dtype,
-                  train_examples=len(data.train), class_weight=weights)
-    (run_dir / "report.json").write_text(json.dumps(report, indent=2))
+                  learning_rate=tc.learning_rate, train_examples=len(data.train), class_weight=weights)
+    if chief:
+        model.save(run_dir / "model.keras")
+        (run_dir / "history.json").write_text(json.dumps(history, indent=2))
+        (run_dir / "report.json").write_text(json.dumps(report, indent=2))
     return Run(run_dir, model, history, report)
 
 

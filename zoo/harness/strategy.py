@@ -13,13 +13,15 @@ STRATEGIES = ("auto", "default", "mirrored", "multi-worker", "tpu")
 
 
 def _find_tpu():
-    try:
-        resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
-        tf.config.experimental_connect_to_cluster(resolver)
-        tf.tpu.experimental.initialize_tpu_system(resolver)
-        return resolver
-    except (ValueError, RuntimeError, tf.errors.NotFoundError):
-        return None
+    for tpu in (None, "local"):  # a TPU node on the network, then a TPU attached to this VM (TPU VMs)
+        try:
+            resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
+            tf.config.experimental_connect_to_cluster(resolver)
+            tf.tpu.experimental.initialize_tpu_system(resolver)
+            return resolver
+        except (ValueError, RuntimeError, tf.errors.NotFoundError):
+            continue
+    return None
 
 
 def get_strategy(name: str = "auto") -> tf.distribute.Strategy:

@@ -59,6 +59,8 @@ class TrainingConfig:
             backbone unfrozen (frozen runs only; 0 = none).
         fine_tune_layers: weighted backbone layers to unfreeze (None = all).
         fine_tune_learning_rate: learning rate for fine-tuning.
+        scale_learning_rate: multiply `learning_rate` by the number of replicas (linear scaling
+            rule, for large-batch setups where `batch_size` grows with the replicas).
     """
 
     epochs: int = 20
@@ -71,6 +73,7 @@ class TrainingConfig:
     fine_tune_epochs: int = 0
     fine_tune_layers: int | None = None
     fine_tune_learning_rate: float = 1e-5
+    scale_learning_rate: bool = False
 
 
 @dataclasses.dataclass

@@ -1,0 +1,361 @@
+"""Scale-out on CPU with real TensorFlow: custom_fit against fit, MirroredStrategy on 2 logical CPUs,
+MultiWorkerMirroredStrategy with 2 workers on 127.0.0.1, and resuming killed runs.
+
+Runs that need their own TensorFlow runtime (logical devices, TF_CONFIG, SIGKILL) are subprocesses
+of this file (`python tests/test_distributed.py {train,run,zoo-fit} ...`), bounded by timeouts; a
+multi-worker cluster is killed as soon as one worker fails (`launch_local_workers`), since the
+others would wait forever (tensorflow#35878). References run in this process.
+"""
+
+import argparse
+import importlib
+import inspect
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo
+from zoo.errors import ConfigError
+from zoo.harness.build import build_model
+from zoo.harness.distributed import (
+    TrainingBackup,
+    WorkerError,
+    custom_fit,
+    is_chief,
+    launch_local_workers,
+    use_logical_cpus,
+)
+from zoo.harness.fit import RunConfig, _seed_everything, prepare_data, run
+from zoo.harness.pipeline import make_dataset
+from zoo.harness.strategy import get_strategy
+from zoo.tasks import get_task
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {"PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]), "TF_CPP_MIN_LOG_LEVEL": "3"}
+TIMEOUT = 300  # seconds for any one subprocess or cluster (the machine is shared)
+SAME = 1e-5  # "the same": float32 sums in another order; anything else (batch, order, scaling) is >1e-3
+EPOCHS = 4
+
+def train_breast_cancer(runs, epochs: int, backup_dir: str | None = None, sleep: float = 0.0) -> list[dict]:
+    """Train breast_cancer's default model (dropout 0: no per-replica randomness) with the harness's own
+    pieces, once per `[loop, strategy, batch size, shuffle]` of `runs`; histories and weights."""
+
+    class Epochs(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.run: list[int] = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.run.append(epoch)
+            time.sleep(sleep)  # a window to kill the process in
+
+    task = get_task("medical/breast_cancer_diagnosis").with_overrides(backbone_params={"dropout": 0.0})
+    # One strategy object per kind: two MirroredStrategy objects in one process reuse collective
+    # instance keys ("Shape mismatch in the collective instance").
+    strategies: dict[str, tf.distribute.Strategy] = {}
+    results = []
+    for loop, name, batch, shuffle in runs:
+        if name not in strategies:
+            strategies[name] = get_strategy(name)  # mirrored: over every logical CPU device
+        strategy = strategies[name]
+        config = RunConfig(task.to_dict())
+        _seed_everything(config.seed, config.deterministic)
+        data = prepare_data(task, config)
+        with strategy.scope():
+            model = build_model(task, data)
+        train = make_dataset(data.train.x, data.train.y, batch, shuffle=shuffle, seed=config.seed)
+        val = make_dataset(data.val.x, data.val.y, batch)
+        seen = Epochs()
+        if loop == "fit":
+            history = model.fit(train, validation_data=val, epochs=epochs, callbacks=[seen], verbose=0,
+                                shuffle=False).history
+        else:
+            history = custom_fit(model, train, val, strategy=strategy, epochs=epochs, callbacks=[seen], verbose=0,
+                                 backup_dir=backup_dir)
+        results.append({"replicas": strategy.num_replicas_in_sync, "chief": is_chief(strategy), "epochs_run": seen.run,
+                        "history": history, "weights": [w.tolist() for w in model.get_weights()]})
+    return results
+
+
+def harness_run(run_dir: str, epochs: int) -> dict:
+    """`zoo.harness.fit.run(config, run_dir=...)` (which resumes into an existing run directory)."""
+    task = get_task("medical/breast_cancer_diagnosis").with_overrides(
+        epochs=epochs, patience=0, batch_size=32, backbone_params={"dropout": 0.0})
+    result = run(RunConfig(task.to_dict()), run_dir=run_dir, verbose=0)
+    return {"history": result.history, "test": result.report["test"]}
+
+
+def main(argv: list[str]) -> None:
+    """The subprocesses' entry point: `python tests/test_distributed.py {train,run,zoo-fit} ...`."""
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("train")
+    p.add_argument("--runs", type=json.loads, default=[["custom", "default", 35, True]])
+    p.add_argument("--logical-cpus", type=int, default=0)
+    p.add_argument("--epochs", type=int, default=EPOCHS)
+    p.add_argument("--backup-dir")
+    p.add_argument("--sleep", type=float, default=0.0)
+    p = sub.add_parser("run")
+    p.add_argument("run_dir")
+    p.add_argument("epochs", type=int)
+    p = sub.add_parser("zoo-fit")
+    p.add_argument("out_dir")
+    p.add_argument("strategy")
+    a = parser.parse_args(argv)
+    if a.command == "train":
+        if a.logical_cpus:
+            use_logical_cpus(a.logical_cpus)
+        result = train_breast_cancer(a.runs, a.epochs, a.backup_dir, a.sleep)
+    elif a.command == "run":
+        result = harness_run(a.run_dir, a.epochs)
+    else:
+        r = zoo.fit("medical/breast_cancer_diagnosis", out_dir=a.out_dir, strategy=a.strategy, epochs=2,
+                    batch_size=35, verbose=0, backbone_params={"dropout": 0.0})
+        result = {"history": r.history, "replicas": r.report["replicas"], "run_dir": str(r.run_dir)}
+    print(json.dumps(result))
+
+
+def python(args: list[str], timeout: float = TIMEOUT):
+    """`python tests/test_distributed.py args` in a fresh process; its last stdout line, parsed."""
+    done = subprocess.run([sys.executable, __file__, *args], cwd=ROOT, env={**os.environ, **ENV},
+                          capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def start(args: list[str]) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, __file__, *args], cwd=ROOT, env={**os.environ, **ENV},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def assert_same_training(a: dict, b: dict, tol: float = SAME) -> None:
+    assert sorted(a["history"]) == sorted(b["history"])
+    for key, values in a["history"].items():
+        np.testing.assert_allclose(b["history"][key], values, atol=tol, err_msg=key)
+    for wa, wb in zip(a["weights"], b["weights"], strict=True):
+        np.testing.assert_allclose(np.array(wb), np.array(wa), atol=tol)
+
+
+def latest_epoch(backup: Path) -> int:
+    path = tf.train.latest_checkpoint(str(backup))
+    return int(path.rsplit("-", 1)[1]) if path else 0
+
+
+def kill_when(proc: subprocess.Popen, ready, timeout: float = TIMEOUT) -> None:
+    """SIGKILL `proc` as soon as `ready()`; fail if it ends (or the time runs out) first."""
+    deadline = time.monotonic() + timeout
+    try:
+        while not ready():
+            assert proc.poll() is None, "the run finished before it could be killed"
+            assert time.monotonic() < deadline, "the run never reached the point to kill it"
+            time.sleep(0.02)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+
+@pytest.fixture(scope="module")
+def single_process():
+    """The reference, in this process: default strategy, custom_fit, shuffled, batch 35 (uneven splits)."""
+    (result,) = train_breast_cancer([["custom", "default", 35, True]], EPOCHS)
+    return result
+
+
+# === In process: custom_fit is fit ===
+
+
+def tiny_model(seed: int = 0) -> keras.Model:
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(keras.optimizers.Adam(0.05), "binary_crossentropy", metrics=["accuracy", "auc"])
+    return model
+
+
+def tiny_data(n: int = 90, seed: int = 0):
+    x = np.random.default_rng(seed).normal(size=(n, 5)).astype("float32")
+    y = (x[:, 0] + x[:, 1] > 0).astype("float32")
+    return x, y
+
+
+def test_custom_fit_matches_model_fit_on_one_device():
+    """Same loss, gradients, metrics, class weights, callbacks and logs as `fit` (unshuffled data, so
+    both see the same batches: Keras 3.15's fit draws two shuffles per epoch, custom_fit one)."""
+    x, y = tiny_data()
+    train = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)  # 90 rows: a last batch of 10
+    val = tf.data.Dataset.from_tensor_slices(tiny_data(30, seed=1)).batch(16)
+    histories, weights = [], []
+    for loop in ("fit", "custom"):
+        model = tiny_model()
+        stop = keras.callbacks.EarlyStopping("val_loss", min_delta=10.0, patience=1)  # stops after epoch 2
+        kwargs = dict(epochs=5, callbacks=[stop], class_weight={0: 1.0, 1: 3.0}, verbose=0)
+        if loop == "fit":
+            histories.append(model.fit(train, validation_data=val, shuffle=False, **kwargs).history)
+        else:
+            histories.append(custom_fit(model, train, val, **kwargs))
+        weights.append(model.get_weights())
+    fit_h, custom_h = histories
+    assert sorted(custom_h) == sorted(fit_h) == ["accuracy", "auc", "loss", "val_accuracy", "val_auc", "val_loss"]
+    assert len(custom_h["loss"]) == len(fit_h["loss"]) == 2
+    for key in fit_h:
+        np.testing.assert_allclose(custom_h[key], fit_h[key], rtol=1e-6, err_msg=key)
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_allclose(b, a, atol=1e-6)
+
+
+def test_custom_fit_refuses_what_it_cannot_honour(tmp_path):
+    x, y = tiny_data()
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+    uncompiled = keras.Sequential([keras.Input((5,)), keras.layers.Dense(1)])
+    with pytest.raises(ConfigError, match="compile the model"):
+        custom_fit(uncompiled, ds)
+    with pytest.raises(ConfigError, match="backup_dir"):
+        custom_fit(tiny_model(), ds, callbacks=[keras.callbacks.BackupAndRestore(str(tmp_path))])
+    with pytest.raises(ConfigError, match="repeats forever"):
+        custom_fit(tiny_model(), ds.repeat())
+
+
+def test_backup_of_another_model_is_refused_with_its_path(tmp_path):
+    model = tiny_model()
+    model.optimizer.build(model.trainable_variables)
+    TrainingBackup(model, tf.distribute.get_strategy(), tmp_path).save(2, {"loss": [1.0, 0.5]})
+    other = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3), keras.layers.Dense(1)])
+    other.compile("adam", "mse")
+    other.optimizer.build(other.trainable_variables)
+    with pytest.raises(ConfigError, match="does not match this model"):
+        TrainingBackup(other, tf.distribute.get_strategy(), tmp_path).restore()
+
+
+def test_logical_cpus_must_come_before_tensorflow_starts():
+    tf.constant(1.0)  # the runtime of this process is initialized
+    with pytest.raises(ConfigError, match="fresh process"):
+        use_logical_cpus(2)
+
+
+# === Local clusters never hang ===
+
+
+WORKER = "import json, os, sys, time; i = json.loads(os.environ['TF_CONFIG'])['task']['index']; {}"
+
+
+def test_a_failing_worker_ends_the_cluster_at_once():
+    start = time.monotonic()
+    with pytest.raises(WorkerError, match="worker 1 exited with status 3") as error:
+        launch_local_workers(["-c", WORKER.format("print('boom', file=sys.stderr); sys.exit(3) if i else time.sleep(60)")],
+                             2, timeout=60)
+    assert time.monotonic() - start < 20  # worker 0 (sleeping 60 s) was killed, not waited for
+    assert "boom" in str(error.value)
+
+
+def test_a_hung_cluster_is_killed_after_its_timeout():
+    start = time.monotonic()
+    with pytest.raises(WorkerError, match="did not finish within 2 s"):
+        launch_local_workers(["-c", WORKER.format("time.sleep(60)")], 2, timeout=2)
+    assert time.monotonic() - start < 20
+
+
+# === Subprocesses: replicas, workers, kills ===
+
+
+def test_mirrored_on_two_logical_cpus_matches_the_default_strategy():
+    """(a) Same seed, same global batch: MirroredStrategy on 2 logical CPUs trains the same model.
+
+    custom_fit: shuffled, batch 35 (every last batch splits 18/17 across replicas: each replica's
+    loss is weighted by its share of the global batch). model.fit (the harness's mirrored path):
+    unshuffled batch 32, since Keras's fit consumes one extra shuffle under a strategy and fails when
+    the global batch does not split evenly (AddN shape mismatch, the reduce of keras#20585).
+    """
+    runs = [["custom", "default", 35, True], ["custom", "mirrored", 35, True],
+            ["fit", "default", 32, False], ["fit", "mirrored", 32, False]]
+    custom_1, custom_2, fit_1, fit_2 = python(["train", "--logical-cpus", "2", "--epochs", "2", "--runs", json.dumps(runs)])
+    assert (custom_1["replicas"], custom_2["replicas"], fit_2["replicas"]) == (1, 2, 2)
+    assert_same_training(custom_1, custom_2)
+    assert_same_training(fit_1, fit_2)
+    assert custom_2["history"]["val_accuracy"][-1] > 0.85  # it did learn
+
+
+def test_two_workers_on_loopback_match_one_process(single_process, tmp_path):
+    """(b) MultiWorkerMirroredStrategy, 2 workers on 127.0.0.1 through custom_fit, backing up each epoch:
+    the same history and weights as one process, on both workers; only the chief writes the backup,
+    and it is removed when training ends."""
+    backup = tmp_path / "backup"
+    runs = json.dumps([["custom", "multi-worker", 35, True]])
+    outs = launch_local_workers([__file__, "train", "--runs", runs, "--backup-dir", str(backup)], 2,
+                                timeout=TIMEOUT, env=ENV, cwd=ROOT)
+    chief, worker = (json.loads(out.splitlines()[-1])[0] for out in outs)
+    assert (chief["chief"], worker["chief"]) == (True, False)
+    assert chief["replicas"] == worker["replicas"] == 2
+    assert_same_training(single_process, chief)
+    assert_same_training(chief, worker, tol=0.0)  # all-reduced: bit-identical on every worker
+    assert not backup.exists()
+
+
+def test_killed_custom_fit_resumes_after_its_last_saved_epoch(single_process, tmp_path):
+    """(c) SIGKILL after epoch k is saved; the same command resumes at epoch k+1 (replaying the skipped
+    shuffles) and ends with the weights of the run that was never stopped."""
+    backup = tmp_path / "backup"
+    command = ["train", "--backup-dir", str(backup), "--sleep", "0.5"]
+    kill_when(start(command), lambda: latest_epoch(backup) >= 2)
+    saved = latest_epoch(backup)
+    assert 2 <= saved < EPOCHS
+    resumed = python(command)[0]
+    assert resumed["epochs_run"] == list(range(saved, EPOCHS))  # not from 0
+    assert len(resumed["history"]["loss"]) == EPOCHS  # the history of the epochs before the kill too
+    assert_same_training(single_process, resumed)
+    assert not backup.exists()
+
+
+def test_killed_harness_run_resumes_through_backup_and_restore(tmp_path):
+    """(c) The single-process `model.fit` path: `run(config, run_dir=...)` killed after epoch k and run
+    again resumes at k+1 from `<run_dir>/backup` (Keras's History then holds only the epochs after the
+    resume). Keras's BackupAndRestore does not restore the order of the data, so the resumed run
+    sees other mini-batches than the uninterrupted one: the same model in distribution, not in
+    bits; the tolerance (0.03 on validation loss and test accuracy) is what that costs here."""
+    epochs = 8
+    reference = harness_run(str(tmp_path / "reference"), epochs)
+    run_dir = tmp_path / "killed"
+    metadata = run_dir / "backup" / "training_metadata.json"
+
+    def saved_epoch() -> int:
+        try:
+            return json.loads(metadata.read_text())["epoch"]
+        except (OSError, ValueError, KeyError):
+            return 0
+
+    kill_when(start(["run", str(run_dir), str(epochs)]), lambda: saved_epoch() >= 2)
+    saved = saved_epoch()
+    assert 2 <= saved < epochs and not (run_dir / "model.keras").exists()
+    resumed = python(["run", str(run_dir), str(epochs)])
+    assert len(resumed["history"]["loss"]) == epochs - saved  # resumed at epoch saved + 1, not at 1
+    assert resumed["history"]["val_loss"][-1] == pytest.approx(reference["history"]["val_loss"][-1], abs=0.03)
+    assert resumed["test"]["accuracy"] == pytest.approx(reference["test"]["accuracy"], abs=0.03)
+    assert (run_dir / "model.keras").exists() and not (run_dir / "backup").exists()
+
+
+HOOKED = "train_model" in inspect.getsource(importlib.import_module("zoo.harness.fit"))
+
+
+@pytest.mark.skipif(not HOOKED, reason="zoo.harness.fit.run does not route through distributed.train_model yet")
+def test_zoo_fit_multi_worker_trains_and_only_the_chief_writes(tmp_path):
+    outs = launch_local_workers([__file__, "zoo-fit", str(tmp_path / "runs"), "multi-worker"], 2, timeout=TIMEOUT,
+                                env=ENV, cwd=ROOT)
+    chief, worker = (json.loads(out.splitlines()[-1]) for out in outs)
+    assert chief["replicas"] == worker["replicas"] == 2
+    assert chief["history"] == worker["history"]
+    (run_dir,) = (tmp_path / "runs").iterdir()  # one run directory, written by the chief
+    files = {p.name for p in run_dir.iterdir()}
+    assert {"config.json", "history.json", "model.keras", "report.json"} <= files and "backup" not in files
+    assert json.loads((run_dir / "report.json").read_text())["replicas"] == 2
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

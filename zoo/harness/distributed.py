@@ -1,0 +1,540 @@
+"""Scale-out training: a distributed custom loop, fault tolerance, and local clusters for testing.
+
+Keras 3 `model.fit` and `model.evaluate` fail under `tf.distribute.MultiWorkerMirroredStrategy`
+(`ValueError: Attempt to convert a value (PerReplica...)`, keras-team/keras#20585: `fit` reduces
+a distributed input batch eagerly to learn its shapes). `custom_fit` trains the same compiled
+Keras model with its own distributed train/eval steps (`strategy.run` inside a `tf.function`),
+calls the same callbacks with the same log keys as `fit`, and backs up the training state every
+epoch so a killed job resumes from its last finished epoch. Only the chief writes; other
+workers write to temporary directories, as TensorFlow's multi-worker guide recommends.
+
+Helpers for trying a cluster on one machine: `use_logical_cpus` (several replicas on one CPU),
+`tf_config` (a worker's `TF_CONFIG`) and `launch_local_workers` (workers on 127.0.0.1, killed
+on failure or timeout, since a lost worker leaves the others waiting, tensorflow#35878).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from zoo.errors import ConfigError, ZooError
+
+HISTORY_FILE = "history.json"
+CHECKPOINT_NAME = "epoch"
+
+
+class WorkerError(ZooError, RuntimeError):
+    """A worker of a local cluster failed or did not finish in time; the message shows its log."""
+
+
+# === Who writes ===
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """Whether this process writes run files: always, except on non-chief multi-worker workers.
+
+    The chief is the `"chief"` task of `TF_CONFIG`, or worker 0 when the cluster has no chief.
+
+    Example:
+    >>> is_chief(tf.distribute.get_strategy())
+    True
+    """
+    return bool(strategy.extended.should_checkpoint)
+
+
+def uses_custom_loop(strategy: tf.distribute.Strategy) -> bool:
+    """Whether the harness must train with `custom_fit` instead of `model.fit` (keras#20585).
+
+    Example:
+    >>> uses_custom_loop(tf.distribute.get_strategy())
+    False
+    """
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
+def scaled_learning_rate(learning_rate: float, strategy: tf.distribute.Strategy, scale: bool = True) -> float:
+    """The linear scaling rule: `learning_rate * num_replicas` when `scale`, else unchanged.
+
+    The global batch is the user's `batch_size` whatever the number of replicas. Scale the
+    learning rate only when you also raise the batch with the replicas (large-batch setups,
+    Goyal et al. 2017); add warm-up when the product gets large.
+
+    Args:
+        learning_rate: float. The learning rate tuned for one replica.
+        strategy: the `tf.distribute.Strategy` that will train.
+        scale: bool. False returns `learning_rate` unchanged.
+
+    Returns:
+        The learning rate to compile with.
+
+    Example:
+    >>> scaled_learning_rate(1e-3, tf.distribute.get_strategy())
+    0.001
+    """
+    return learning_rate * strategy.num_replicas_in_sync if scale else learning_rate
+
+
+# === Local clusters (one machine) ===
+
+
+def use_logical_cpus(count: int) -> None:
+    """Split the CPU into `count` logical devices, so `MirroredStrategy` has `count` replicas.
+
+    Must run before TensorFlow initializes its devices (first op, first model): at the top of a
+    script or notebook. Then use `tf.distribute.MirroredStrategy([d.name for d in
+    tf.config.list_logical_devices("CPU")])`.
+
+    Args:
+        count: int. Number of logical CPU devices.
+
+    Raises:
+        ConfigError: when TensorFlow has already initialized its devices.
+
+    Example:
+    >>> use_logical_cpus(2)  # doctest: +SKIP
+    >>> len(tf.config.list_logical_devices("CPU"))  # doctest: +SKIP
+    2
+    """
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+    except RuntimeError:
+        raise ConfigError(
+            f"use_logical_cpus({count}): TensorFlow has already initialized its devices; call it first thing "
+            "in a fresh process."
+        ) from None
+
+
+def tf_config(workers: Sequence[str], index: int, task_type: str = "worker") -> str:
+    """The `TF_CONFIG` JSON of one task of a cluster of `workers` (`"host:port"` each).
+
+    Example:
+    >>> json.loads(tf_config(["10.0.0.1:2222", "10.0.0.2:2222"], 1))["task"]
+    {'type': 'worker', 'index': 1}
+    """
+    if not 0 <= index < len(workers):
+        raise ConfigError(f"tf_config: index {index} is not in 0..{len(workers) - 1}.")
+    return json.dumps({"cluster": {"worker": list(workers)}, "task": {"type": task_type, "index": index}})
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` TCP ports free on 127.0.0.1 right now.
+
+    Example:
+    >>> len(set(free_ports(3)))
+    3
+    """
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def launch_local_workers(
+    argv: Sequence[str],
+    num_workers: int = 2,
+    *,
+    timeout: float = 300.0,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike | None = None,
+) -> list[str]:
+    """Run `python <argv>` as `num_workers` workers of one cluster on 127.0.0.1 and collect stdout.
+
+    Each worker gets its own `TF_CONFIG` (free loopback ports). If a worker fails, or the cluster
+    has not finished after `timeout` seconds, every worker still running is killed (a lost worker
+    leaves the others blocked in a collective) and `WorkerError` shows the workers' logs.
+
+    Args:
+        argv: arguments after `python`, e.g. `["train.py", "--epochs", "3"]`.
+        num_workers: int. Number of worker processes.
+        timeout: float. Seconds for the whole cluster.
+        env: extra environment variables for every worker.
+        cwd: working directory of the workers.
+
+    Returns:
+        Each worker's standard output, in worker order.
+
+    Example:
+    >>> code = "import json, os; print(json.loads(os.environ['TF_CONFIG'])['task']['index'])"
+    >>> launch_local_workers(["-c", code], 2, timeout=30)
+    ['0\\n', '1\\n']
+    """
+    workers = [f"127.0.0.1:{p}" for p in free_ports(num_workers)]
+    logs = tempfile.mkdtemp(prefix="zoo-workers-")
+    procs, outs, errs = [], [], []
+    try:
+        for i in range(num_workers):
+            outs.append(open(os.path.join(logs, f"worker{i}.out"), "w+"))
+            errs.append(open(os.path.join(logs, f"worker{i}.err"), "w+"))
+            worker_env = {**os.environ, **(env or {}), "TF_CONFIG": tf_config(workers, i)}
+            procs.append(subprocess.Popen([sys.executable, *argv], env=worker_env, cwd=cwd,
+                                          stdout=outs[i], stderr=errs[i]))
+        deadline = time.monotonic() + timeout
+        problem = None
+        while problem is None and any(p.poll() is None for p in procs):
+            failed = [i for i, p in enumerate(procs) if p.poll() not in (None, 0)]
+            if failed:
+                problem = f"worker {failed[0]} exited with status {procs[failed[0]].returncode}"
+            elif time.monotonic() > deadline:
+                problem = f"the cluster did not finish within {timeout:g} s"
+            else:
+                time.sleep(0.1)
+        failed = [i for i, p in enumerate(procs) if p.poll() not in (None, 0)]
+        if problem is None and failed:
+            problem = f"worker {failed[0]} exited with status {procs[failed[0]].returncode}"
+        if problem is not None:
+            tails = []
+            for i, err in enumerate(errs):
+                err.seek(0)
+                tails.append(f"--- worker {i} stderr (last lines) ---\n" + "\n".join(err.read().splitlines()[-15:]))
+            raise WorkerError(f"Local cluster {' '.join(argv[:2])}: {problem}.\n" + "\n".join(tails))
+        result = []
+        for out in outs:
+            out.seek(0)
+            result.append(out.read())
+        return result
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        for f in outs + errs:
+            f.close()
+        shutil.rmtree(logs, ignore_errors=True)
+
+
+# === Fault tolerance ===
+
+
+class TrainingBackup:
+    """Each epoch's training state in `directory` (`tf.train.CheckpointManager`), restored at start.
+
+    The checkpoint holds every model variable (weights, normalization statistics, dropout seed
+    state) and every optimizer variable; `history.json` beside it holds the logs of the finished
+    epochs. The checkpoint number is the number of finished epochs (`epoch-3` = resume at epoch
+    index 3). Only the chief writes to `directory`; other workers write the same checkpoint to a
+    temporary directory and delete it (every worker must take part in saving). Every worker
+    restores from `directory`, so on a cluster it must be on storage all workers read (NFS, GCS).
+
+    Args:
+        model: a built, compiled Keras model (its optimizer built).
+        strategy: the strategy the model was built under.
+        directory: str or path. The backup directory, e.g. `<run_dir>/backup`.
+
+    Example:
+    >>> import tempfile
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile("sgd", "mse")
+    >>> model.optimizer.build(model.trainable_variables)
+    >>> backup = TrainingBackup(model, tf.distribute.get_strategy(), tempfile.mkdtemp())
+    >>> backup.save(1, {"loss": [0.5]})
+    >>> backup.restore()
+    (1, {'loss': [0.5]})
+    """
+
+    def __init__(self, model: keras.Model, strategy: tf.distribute.Strategy, directory: str | os.PathLike):
+        self.directory = Path(directory)
+        self.strategy = strategy
+        self.chief = is_chief(strategy)
+        self.checkpoint = tf.train.Checkpoint(model=list(model.variables), optimizer=list(model.optimizer.variables))
+        self.manager = self._manager(self.directory) if self.chief else None
+
+    def restore(self) -> tuple[int, dict[str, list[float]]]:
+        """Load the latest checkpoint, if any: `(finished_epochs, history_so_far)`, else `(0, {})`."""
+        path = tf.train.latest_checkpoint(str(self.directory))
+        epochs = int(path.rsplit("-", 1)[1]) if path else 0
+        if isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            _check_same_on_all_workers(self.strategy, epochs, f"finished epochs in the backup {self.directory}")
+        if not path:
+            return 0, {}
+        try:
+            self.checkpoint.restore(path).assert_existing_objects_matched()
+        except (AssertionError, ValueError) as e:
+            raise ConfigError(
+                f"The backup {path} does not match this model ({str(e).splitlines()[0]}); delete {self.directory} "
+                "to start over."
+            ) from None
+        history: dict[str, list[float]] = {}
+        history_path = self.directory / HISTORY_FILE
+        if history_path.is_file():
+            history = {k: v[:epochs] for k, v in json.loads(history_path.read_text()).items()}
+        return epochs, history
+
+    def save(self, epochs: int, history: Mapping[str, Sequence[float]]) -> None:
+        """Save the state after `epochs` finished epochs (every worker must call this)."""
+        target = self.directory if self.chief else Path(tempfile.mkdtemp(prefix="zoo-worker-backup-"))
+        target.mkdir(parents=True, exist_ok=True)
+        if self.chief:  # history first: restore() cuts it to the checkpoint's epochs
+            scratch = target / f".{HISTORY_FILE}.tmp"
+            scratch.write_text(json.dumps({k: list(v) for k, v in history.items()}))
+            os.replace(scratch, target / HISTORY_FILE)
+        (self.manager or self._manager(target)).save(checkpoint_number=epochs)
+        if not self.chief:
+            shutil.rmtree(target, ignore_errors=True)
+
+    def _manager(self, directory: Path) -> tf.train.CheckpointManager:
+        return tf.train.CheckpointManager(self.checkpoint, str(directory), max_to_keep=2, checkpoint_name=CHECKPOINT_NAME)
+
+    def delete(self) -> None:
+        """Remove the backup (the chief's files) once training has finished."""
+        if self.chief and self.directory.is_dir():
+            for path in self.directory.iterdir():
+                if path.name == "checkpoint" or path.name == HISTORY_FILE or path.name.startswith(CHECKPOINT_NAME + "-"):
+                    path.unlink()
+            if not any(self.directory.iterdir()):
+                self.directory.rmdir()
+
+
+def _check_same_on_all_workers(strategy: tf.distribute.Strategy, value: int, what: str) -> None:
+    """Raise `ConfigError` unless every worker holds the same `value` (else they would hang apart)."""
+
+    @tf.function
+    def sums():
+        def replica_fn():
+            ctx = tf.distribute.get_replica_context()
+            v = tf.constant(float(value))
+            return ctx.all_reduce("SUM", v), ctx.all_reduce("SUM", v * v)
+
+        total, squares = strategy.run(replica_fn)
+        return strategy.experimental_local_results(total)[0], strategy.experimental_local_results(squares)[0]
+
+    total, squares = (float(t) for t in sums())
+    replicas = strategy.num_replicas_in_sync
+    if not np.isclose(squares * replicas, total * total):  # equal iff all values are equal
+        raise ConfigError(
+            f"The workers disagree on the {what} (this worker: {value}; mean over replicas: {total / replicas:g}). "
+            "Put the backup directory on storage every worker can read, with the same path."
+        )
+
+
+# === The custom loop ===
+
+
+def _symbolic_batch(spec: Any) -> Any:
+    return tf.nest.map_structure(lambda s: keras.KerasTensor(s.shape, s.dtype.name), spec)
+
+
+def _loss_tracker(model: keras.Model) -> keras.metrics.Metric:
+    return next(m for m in model.metrics if m.name == "loss")
+
+
+def _make_step(model: keras.Model, strategy: tf.distribute.Strategy, spec: Any, training: bool):
+    """A `tf.function` that runs one distributed train (or eval) step and returns the running logs.
+
+    Each replica computes the compiled loss on its part of the global batch and weights it by
+    its share (local size / global size), so the summed gradient is that of the mean loss over
+    the whole global batch, even when the last batch does not split evenly across replicas.
+    Metric states are summed across replicas in one all-reduce per step (not one per variable).
+    """
+    replicas = strategy.num_replicas_in_sync
+    tracker = _loss_tracker(model)
+    if any(v.aggregation != "sum" for m in model.metrics for v in m.variables):
+        raise ConfigError("custom_fit: every metric variable must have aggregation='sum' (all Keras metrics do).")
+
+    def replica_step(data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        ctx = tf.distribute.get_replica_context()
+        with tf.GradientTape() as tape:
+            y_pred = model(x, training=training)
+            # Keras divides the local mean loss by the number of replicas; undo that, then weight
+            # by this replica's share of the global batch.
+            local = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
+            local = local * tf.cast(replicas, local.dtype)
+            n = tf.cast(tf.shape(tf.nest.flatten(x)[0])[0], local.dtype)
+            loss = local * n / ctx.all_reduce("SUM", n)
+            scaled = model.optimizer.scale_loss(loss)
+        if training:
+            grads = tape.gradient(scaled, model.trainable_variables)
+            model.optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        tracker.update_state(local, sample_weight=n)
+        model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+        totals = iter(ctx.all_reduce("SUM", [tf.identity(v.value) for m in model.metrics for v in m.variables]))
+        logs = {}
+        for metric in model.metrics:
+            result = metric.stateless_result([next(totals) for _ in metric.variables])
+            logs.update(result if isinstance(result, dict) else {metric.name: result})
+        return logs
+
+    @tf.function(input_signature=(spec,))
+    def step(data):
+        return strategy.experimental_local_results(strategy.run(replica_step, args=(data,)))[0]
+
+    return step
+
+
+def _as_floats(logs: Mapping[str, Any]) -> dict[str, float]:
+    return {k: float(np.asarray(v)) for k, v in logs.items()}
+
+
+def custom_fit(
+    model: keras.Model,
+    train_ds: tf.data.Dataset,
+    val_ds: tf.data.Dataset | None = None,
+    *,
+    strategy: tf.distribute.Strategy | None = None,
+    epochs: int = 1,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    class_weight: Mapping[int, float] | None = None,
+    verbose: int | str = "auto",
+    backup_dir: str | os.PathLike | None = None,
+) -> dict[str, list[float]]:
+    """Train a compiled Keras model with a distributed custom loop; `model.fit`'s results, any strategy.
+
+    Same contract as `model.fit(train_ds, validation_data=val_ds, ...)`: the global batch is the
+    dataset's batch (split across replicas by `strategy.experimental_distribute_dataset`), the
+    loss is the compiled loss averaged over the global batch, metrics are aggregated across
+    replicas and workers, callbacks (EarlyStopping, TensorBoard, ...) see the same log keys
+    (`loss`, metric names, `val_*`), and a Keras progress bar shows on the chief.
+
+    With `backup_dir`, the training state is saved after every epoch (`TrainingBackup`) and
+    restored at start: a killed job, started again with the same arguments, resumes at the epoch
+    after the last one saved, replays the dataset's per-epoch shuffles it skipped (so it ends
+    with the same weights as a run never stopped), and returns the history of all epochs. The
+    backup is deleted when training ends normally. Callback state (e.g. EarlyStopping's patience
+    count) restarts at resume, as with `keras.callbacks.BackupAndRestore`.
+
+    Args:
+        model: a Keras model built and compiled under `strategy.scope()`.
+        train_ds: a batched `tf.data.Dataset` of `(x, y)` or `(x, y, sample_weight)`.
+        val_ds: optional batched validation dataset, evaluated after each epoch.
+        strategy: the `tf.distribute.Strategy` (default: the model's).
+        epochs: int. Total epochs (including any restored from the backup).
+        callbacks: Keras callbacks (not `BackupAndRestore`: pass `backup_dir`).
+        class_weight: optional `{class_index: weight}`, as in `fit`.
+        verbose: `"auto"`/1 (progress bar), 2 (one line per epoch) or 0; workers are always quiet.
+        backup_dir: optional str or path. Where to keep the per-epoch backup (`<run_dir>/backup`).
+
+    Returns:
+        The history, `{"loss": [...], "val_loss": [...], ...}` as `fit(...).history`.
+
+    Example:
+    >>> x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
+    >>> ds = tf.data.Dataset.from_tensor_slices((x, x.sum(1))).batch(16)
+    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    >>> model.compile(keras.optimizers.SGD(0.1), "mse", metrics=["mae"])
+    >>> history = custom_fit(model, ds, ds, epochs=2, verbose=0)
+    >>> sorted(history), len(history["loss"])
+    (['loss', 'mae', 'val_loss', 'val_mae'], 2)
+    """
+    strategy = strategy or model.distribute_strategy
+    if getattr(model, "optimizer", None) is None or not getattr(model, "compiled", False):
+        raise ConfigError("custom_fit: compile the model (optimizer and loss) before training.")
+    if strategy.num_replicas_in_sync > 1 and model.distribute_strategy is not strategy:
+        raise ConfigError("custom_fit: build and compile the model under `strategy.scope()` of the strategy passed.")
+    if any(isinstance(c, keras.callbacks.BackupAndRestore) for c in callbacks):
+        raise ConfigError("custom_fit: pass `backup_dir=` instead of a BackupAndRestore callback.")
+    if train_ds.cardinality() == tf.data.INFINITE_CARDINALITY:
+        raise ConfigError("custom_fit: train_ds repeats forever; an epoch is one pass, so drop the `.repeat()`.")
+    if class_weight:
+        from keras.src.trainers.data_adapters.tf_dataset_adapter import make_class_weight_map_fn
+
+        train_ds = train_ds.map(make_class_weight_map_fn(dict(class_weight)))
+    with strategy.scope():
+        # What fit does before its first step, from the dataset's spec instead of a distributed
+        # batch (reducing that batch is what fails under MultiWorkerMirroredStrategy, keras#20585).
+        model._symbolic_build(data_batch=_symbolic_batch(train_ds.element_spec))
+        backup = TrainingBackup(model, strategy, backup_dir) if backup_dir is not None else None
+    initial_epoch, history = backup.restore() if backup else (0, {})
+
+    train_dist = strategy.experimental_distribute_dataset(train_ds)
+    val_dist = strategy.experimental_distribute_dataset(val_ds) if val_ds is not None else None
+    train_step = _make_step(model, strategy, train_dist.element_spec, training=True)
+    test_step = _make_step(model, strategy, val_dist.element_spec, training=False) if val_dist is not None else None
+    for _ in range(initial_epoch):  # each new iterator draws the next shuffle order
+        iter(train_dist)
+
+    verbose = (1 if verbose == "auto" else int(verbose)) if is_chief(strategy) else 0
+    steps = int(train_ds.cardinality())
+    cbs = keras.callbacks.CallbackList(list(callbacks), add_history=True, add_progbar=verbose != 0, model=model,
+                                       verbose=verbose, epochs=epochs, steps=steps if steps >= 0 else None)
+    model.stop_training = False
+    cbs.on_train_begin()
+    logs: dict[str, float] = {}
+    for epoch in range(initial_epoch, epochs):
+        model.reset_metrics()
+        cbs.on_epoch_begin(epoch)
+        for i, batch in enumerate(train_dist):
+            cbs.on_train_batch_begin(i)
+            logs = _as_floats(train_step(batch))
+            cbs.on_train_batch_end(i, logs)
+        if test_step is not None:
+            model.reset_metrics()
+            cbs.on_test_begin()
+            val_logs: dict[str, float] = {}
+            for i, batch in enumerate(val_dist):
+                cbs.on_test_batch_begin(i)
+                val_logs = _as_floats(test_step(batch))
+                cbs.on_test_batch_end(i, val_logs)
+            cbs.on_test_end(val_logs)
+            logs = {**logs, **{f"val_{k}": v for k, v in val_logs.items()}}
+        cbs.on_epoch_end(epoch, logs)
+        for k, v in logs.items():
+            history.setdefault(k, []).append(v)
+        if backup:
+            backup.save(epoch + 1, history)
+        if model.stop_training:
+            break
+    cbs.on_train_end(logs)
+    if backup:
+        backup.delete()
+    return history
+
+
+def train_model(
+    model: keras.Model,
+    train_ds: tf.data.Dataset,
+    val_ds: tf.data.Dataset | None = None,
+    *,
+    strategy: tf.distribute.Strategy,
+    epochs: int,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    class_weight: Mapping[int, float] | None = None,
+    verbose: int | str = "auto",
+    backup_dir: str | os.PathLike | None = None,
+) -> dict[str, list[float]]:
+    """Train with `model.fit`, or with `custom_fit` where `fit` cannot run (`uses_custom_loop`).
+
+    With `backup_dir`, `fit` gets `keras.callbacks.BackupAndRestore(backup_dir)` and
+    `custom_fit` its own per-epoch checkpoint there; either way a killed run resumes.
+
+    Args:
+        model, train_ds, val_ds, epochs, callbacks, class_weight, verbose: as `model.fit`.
+        strategy: the strategy the model was built under.
+        backup_dir: optional str or path. Where to back up the training state each epoch.
+
+    Returns:
+        The history dict (`fit(...).history`).
+
+    Example:
+    >>> x = np.ones((8, 2), "float32")
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile("sgd", "mse")
+    >>> ds = tf.data.Dataset.from_tensor_slices((x, x[:, 0])).batch(4)
+    >>> list(train_model(model, ds, strategy=tf.distribute.get_strategy(), epochs=1, verbose=0))
+    ['loss']
+    """
+    if uses_custom_loop(strategy):
+        return custom_fit(model, train_ds, val_ds, strategy=strategy, epochs=epochs, callbacks=callbacks,
+                          class_weight=class_weight, verbose=verbose, backup_dir=backup_dir)
+    if backup_dir is not None:
+        callbacks = [keras.callbacks.BackupAndRestore(str(backup_dir)), *callbacks]
+    return model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=list(callbacks),
+                     class_weight=class_weight, verbose=verbose, shuffle=False).history
