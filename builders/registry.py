@@ -55,11 +55,14 @@ def build_backbone(name: str, **kwargs: Any):
     >>> build_backbone("rnn", sequence_length=5, num_features=3, units=4).output_shape
     (None, 4)
     """
+    import inspect
+
     cls = get_backbone_class(name)
+    params = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "kwargs")]
+    unknown = sorted(set(kwargs) - set(params) - {"name", "trainable"})
+    if unknown:
+        raise UnknownNameError(f"Backbone '{name}' has no argument(s) {unknown}. It takes: {', '.join(params)}.")
     try:
         return cls(**kwargs)
-    except TypeError as e:  # an unknown or missing argument: say which backbone and what it takes
-        import inspect
-
-        params = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "kwargs")]
+    except TypeError as e:  # a missing argument: say which backbone and what it takes
         raise UnknownNameError(f"Backbone '{name}': {e}. It takes: {', '.join(params)}.") from None

@@ -129,7 +129,9 @@ class RowL2Penalty(keras.layers.Layer):
         self.l2 = float(l2)
 
     def call(self, tensors):
-        penalty = sum(keras.ops.mean(keras.ops.sum(keras.ops.square(t), axis=-1)) for t in tensors)
+        # In float32 whatever the layer's compute dtype, so a mixed-precision model sums its losses cleanly.
+        squares = [keras.ops.square(keras.ops.cast(t, "float32")) for t in tensors]
+        penalty = sum(keras.ops.mean(keras.ops.sum(s, axis=-1)) for s in squares)
         self.add_loss(self.l2 * penalty)
         return list(tensors)
 

@@ -12,7 +12,7 @@ import sys
 
 from builders.errors import ZooError
 
-COMMAND_MODULES = ("zoo.cli.core",)
+COMMAND_MODULES = ("zoo.cli.core", "zoo.cli.benchmark", "zoo.cli.report")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,5 +41,5 @@ def main(argv: list[str] | None = None) -> int:
         print(f"zoo: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("zoo: interrupted; run the same command again to resume from the last saved epoch.", file=sys.stderr)
+        print("zoo: interrupted; run it again with --run-dir RUN_DIR to resume from the last saved epoch.", file=sys.stderr)
         return 130

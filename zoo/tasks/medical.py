@@ -1,8 +1,10 @@
-"""Medical tasks: diagnosis from tabular measurements, and imaging."""
+"""Medical tasks: diagnosis from tabular measurements, imaging, and question answering over abstracts."""
 
 from builders.heads import HeadConfig
 from zoo.tasks.base import BackboneSpec, Baseline, Task, TrainingConfig
 from zoo.tasks.registry import register_task
+
+_PUBMEDQA = "Jin et al. (2019), PubMedQA, EMNLP-IJCNLP 2019, pp. 2567-2577 (PQA-L test set)"
 
 
 @register_task
@@ -53,11 +55,54 @@ def breastmnist() -> Task:
             Baseline("roc_auc", 0.901, "ResNet-18 (28)", "Yang et al. (2023), MedMNIST v2, Scientific Data 10:41"),
             Baseline("accuracy", 0.863, "ResNet-18 (28)", "Yang et al. (2023), MedMNIST v2, Scientific Data 10:41"),
         ],
-        training=TrainingConfig(epochs=40, batch_size=32, learning_rate=1e-3, patience=10, monitor="val_loss"),
+        # Tuned on the validation split: early stopping on validation AUC (the primary metric) over 60 epochs.
+        training=TrainingConfig(epochs=60, batch_size=32, learning_rate=1e-3, patience=15, monitor="val_auc"),
         intended_use="Research on small-image medical classifiers; not a diagnostic device.",
         limitations=(
             "780 images from one source (Al-Dhabyani et al. 2020), downsampled to 28x28; test set of 156 images, so "
             "one image is 0.64 accuracy points. Class 1 merges normal and benign."
         ),
         license="CC BY 4.0",
+    )
+
+
+@register_task
+def pubmedqa() -> Task:
+    return Task(
+        name="medical/pubmedqa",
+        industry="medical",
+        modality="text",
+        dataset="pubmedqa_pqal",
+        description=(
+            "Yes / no / maybe answer to a biomedical research question from its PubMed abstract (PubMedQA PQA-L, "
+            "reasoning-required setting: question + context paragraphs, without the conclusion). Official 500-question "
+            "test set; 400/100 train/validation from the other 500. A small Transformer trained from scratch."
+        ),
+        backbone=BackboneSpec("transformer", {"hidden_dim": 64, "num_layers": 1, "num_heads": 4,
+                                              "intermediate_dim": 128, "dropout": 0.2}),
+        head=HeadConfig("multiclass", 3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        primary_metric="accuracy",
+        baselines=[
+            Baseline("accuracy", 0.552, "Majority class (yes)", _PUBMEDQA),
+            Baseline("macro_f1", 0.2371, "Majority class (yes)", _PUBMEDQA),
+            Baseline("accuracy", 0.681, "BioBERT, multi-phase fine-tuning + long-answer BoW supervision", _PUBMEDQA,
+                     note="pretrained on PubMed and on 211k unlabelled PubMedQA questions; ours sees 400 labelled ones"),
+            Baseline("macro_f1", 0.5272, "BioBERT, multi-phase fine-tuning + long-answer BoW supervision", _PUBMEDQA,
+                     note="macro-F1 recalled from the paper's table, not re-checked"),
+            Baseline("accuracy", 0.780, "Single human annotator", _PUBMEDQA),
+        ],
+        training=TrainingConfig(epochs=30, batch_size=16, learning_rate=5e-4, patience=6, monitor="val_accuracy"),
+        preprocessing={"vocab_size": 6000, "sequence_length": 256},
+        intended_use=(
+            "A reproducible floor for biomedical QA: shows what 400 labelled examples buy without pretraining. Swap in "
+            "a pretrained encoder (frozen base + head) for real use. Not for clinical decisions."
+        ),
+        limitations=(
+            "Only 400 labelled training questions: a model trained from scratch stays near the majority class "
+            "(55.2% yes), and the 55 'maybe' answers are rarely predicted. Inputs are truncated to 256 WordPiece "
+            "tokens (about 190 words, shorter than most abstracts)."
+        ),
+        license="MIT (PubMedQA repository); abstracts from PubMed",
     )
