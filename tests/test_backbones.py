@@ -49,6 +49,16 @@ def test_transfer_model_saves_and_reloads_in_safe_mode(case, tmp_path):
     assert type(get_backbone(loaded)) is type(backbone)
 
 
+@pytest.mark.parametrize("case", ["cnn", "tabular"])
+def test_frozen_backbone_stays_frozen_after_reload(case, tmp_path):
+    backbone = make(case)
+    model = transfer_model(backbone, build_head(HeadConfig("binary"), backbone.output_dim), freeze=True)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)
+    assert len(loaded.trainable_weights) == len(model.trainable_weights) == 2
+    assert not get_backbone(loaded).trainable_weights
+
+
 def _snapshot(layer):
     return [w.numpy().copy() for w in layer.weights]
 

@@ -21,7 +21,11 @@ class Backbone(keras_hub.models.Backbone):
         # A stable name ("cnn_backbone", not "cnn_backbone_3"), so saved models and layer look-ups
         # do not depend on how many models were built before.
         kwargs.setdefault("name", f"{self.registered_name}_backbone")
+        trainable = kwargs.pop("trainable", True)
         super().__init__(*args, **kwargs)
+        # Set after building so the flag reaches every sub-layer: a frozen backbone stays frozen when
+        # a saved model is loaded (passing trainable=False to keras.Model only marks the outer model).
+        self.trainable = trainable
 
     @property
     def output_dim(self) -> int:
