@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 from collections.abc import Sequence
 
 import keras
@@ -40,19 +42,40 @@ class HeadConfig:
     output_offset: float = 0.0
 
     def __post_init__(self):
-        if self.kind not in HEAD_KINDS:
+        if not isinstance(self.kind, str) or self.kind not in HEAD_KINDS:
             raise ConfigError(f"HeadConfig.kind must be one of {HEAD_KINDS}, got {self.kind!r}.")
-        if self.num_outputs < 1 or self.horizon < 1:
-            raise ConfigError(f"HeadConfig: num_outputs and horizon must be >= 1, got {self.num_outputs}, {self.horizon}.")
+        for field in ("num_outputs", "horizon"):
+            value = getattr(self, field)
+            if not _is_int(value) or value < 1:
+                raise ConfigError(f"HeadConfig: num_outputs and horizon must be integers >= 1, got {field}={value!r}.")
         if self.kind == "binary" and self.num_outputs != 1:
             raise ConfigError(f"HeadConfig: a binary head has one output (got num_outputs={self.num_outputs}).")
         if self.kind == "multiclass" and self.num_outputs < 2:
             raise ConfigError("HeadConfig: a multiclass head needs num_outputs >= 2 (use kind='binary' for two classes).")
-        self.hidden_units = list(self.hidden_units)
+        try:
+            units = None if isinstance(self.hidden_units, str | bytes) else list(self.hidden_units)
+        except TypeError:
+            units = None
+        if units is None or not all(_is_int(u) and u >= 1 for u in units):
+            raise ConfigError(f"HeadConfig.hidden_units must be a list of integers >= 1, got {self.hidden_units!r}.")
+        if not _is_real(self.dropout) or not 0 <= self.dropout < 1:
+            raise ConfigError(f"HeadConfig.dropout must be a number in [0, 1), got {self.dropout!r}.")
+        for field in ("output_scale", "output_offset"):
+            if not _is_real(getattr(self, field)) or not math.isfinite(getattr(self, field)):
+                raise ConfigError(f"HeadConfig.{field} must be a finite number, got {getattr(self, field)!r}.")
+        self.hidden_units = [int(u) for u in units]
 
     @property
     def activation(self) -> str | None:
         return {"binary": "sigmoid", "multiclass": "softmax", "multilabel": "sigmoid"}.get(self.kind)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def build_head(config: HeadConfig, input_dim: int, dtype=None, name: str = "head") -> keras.Sequential:

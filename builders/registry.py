@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from builders.errors import UnknownNameError
+from builders.errors import ConfigError, UnknownNameError, ZooError
 
 _BACKBONES: dict[str, type] = {}
 
@@ -58,11 +58,17 @@ def build_backbone(name: str, **kwargs: Any):
     import inspect
 
     cls = get_backbone_class(name)
-    params = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "kwargs")]
+    params = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "args", "kwargs")]
     unknown = sorted(set(kwargs) - set(params) - {"name", "trainable"})
     if unknown:
-        raise UnknownNameError(f"Backbone '{name}' has no argument(s) {unknown}. It takes: {', '.join(params)}.")
+        raise UnknownNameError(f"Backbone '{name}': unknown argument(s) {unknown}. It takes: {', '.join(params)}.")
     try:
         return cls(**kwargs)
-    except TypeError as e:  # a missing argument: say which backbone and what it takes
-        raise UnknownNameError(f"Backbone '{name}': {e}. It takes: {', '.join(params)}.") from None
+    except ZooError:
+        raise
+    except (TypeError, ValueError, IndexError, KeyError, ZeroDivisionError, OverflowError, OSError) as e:
+        # A missing argument, or a value Keras cannot build from (a negative size, a float where an int goes, a
+        # weights file that is not there): name the backbone and the arguments, not Keras's internals.
+        shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+        message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ConfigError(f"Backbone '{name}' cannot be built from ({shown}): {message}") from e

@@ -12,7 +12,7 @@ import sys
 
 from builders.errors import ZooError
 
-COMMAND_MODULES = ("zoo.cli.core", "zoo.cli.benchmark", "zoo.cli.report")
+COMMAND_MODULES = ("zoo.cli.core", "zoo.cli.benchmark", "zoo.cli.report", "zoo.cli.export", "zoo.cli.transfer")
 
 
 def build_parser() -> argparse.ArgumentParser:

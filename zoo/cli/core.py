@@ -52,6 +52,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                    help="multiply the learning rate by the number of replicas (large-batch setups)")
     p.add_argument("--precision", help="float32, mixed_float16 or mixed_bfloat16 (default: auto)")
     p.add_argument("--xla", action=argparse.BooleanOptionalAction, default=None, help="XLA compilation")
+    p.add_argument("--feature-cache", action=argparse.BooleanOptionalAction, default=None,
+                   help="frozen base: train the head on backbone features computed once (default: where valid)")
     p.add_argument("--max-train-examples", type=int, help="train on at most this many examples")
     p.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs into the run directory")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -62,7 +64,7 @@ def run_kwargs(args: argparse.Namespace) -> dict:
     return dict(
         out_dir=args.out, seed=args.seed, strategy=args.strategy, precision=args.precision,
         jit_compile="auto" if args.xla is None else args.xla, data_dir=args.data_dir,
-        max_train_examples=args.max_train_examples, tensorboard=args.tensorboard,
+        max_train_examples=args.max_train_examples, tensorboard=args.tensorboard, feature_cache=args.feature_cache,
         verbose=0 if args.quiet else "auto", epochs=args.epochs, batch_size=args.batch_size,
         learning_rate=args.learning_rate, freeze=args.freeze, class_weight=args.class_weight,
         scale_learning_rate=args.scale_learning_rate,

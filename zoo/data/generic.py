@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import inspect
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,11 @@ def read_csv(path: str | os.PathLike, *, encoding: str = "utf-8-sig", delimiter:
     if not path.is_file():
         raise DataNotFoundError(f"{path}: no such file.")
     try:
-        frame = pd.read_csv(path, dtype=str, encoding=encoding, sep=delimiter, index_col=False)
+        with warnings.catch_warnings():  # pandas only warns when it drops the cells beyond the header's names
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(path, dtype=str, encoding=encoding, sep=delimiter, index_col=False)
+    except pd.errors.ParserWarning:
+        raise DataValidationError(_long_row_message(path, encoding, delimiter)) from None
     except pd.errors.EmptyDataError:
         raise DataValidationError(
             f"{path.name}: the file is empty; expected a header row and data rows."
@@ -70,6 +75,20 @@ def read_csv(path: str | os.PathLike, *, encoding: str = "utf-8-sig", delimiter:
     if len(frame) == 0:
         raise DataValidationError(f"{path.name}: no data rows after the header; expected at least one.")
     return frame
+
+
+def _long_row_message(path: Path, encoding: str, delimiter: str) -> str:
+    """Name the first data row with more cells than the header has column names."""
+    with open(path, newline="", encoding=encoding) as f:
+        rows = csv.reader(f, delimiter=delimiter)
+        header = next(rows, [])
+        for i, row in enumerate(rows):
+            if len(row) > len(header):
+                return (
+                    f"{path.name}: {common.csv_row(i)} has {len(row)} cells but the header names {len(header)} "
+                    "columns; give every column a name in the header row."
+                )
+    return f"{path.name}: data rows have more cells than the header names columns."
 
 
 def _check_task(task: str) -> None:
@@ -771,6 +790,8 @@ def load_timeseries_csv(
             f"windows of {window} rows (stride {stride}) within each group."
         )
     else:
+        splits.check_fraction(test_fraction, "test_fraction")
+        splits.check_fraction(val_fraction, "val_fraction")
         n = len(frame)
         n_test = int(np.floor(n * test_fraction + 0.5))
         n_val = int(np.floor((n - n_test) * val_fraction + 0.5))

@@ -6,6 +6,7 @@ about the order rows were read in beyond the file's own order.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
@@ -19,9 +20,17 @@ def _rng(seed: Seed) -> np.random.Generator:
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
 
-def _check_fraction(fraction: float, name: str = "fraction") -> None:
-    if not 0.0 <= fraction < 1.0:
-        raise DataValidationError(f"{name} is {fraction}; expected a number in [0, 1).")
+def check_fraction(fraction: float, name: str = "fraction") -> None:
+    """Raise `DataValidationError` unless `fraction` is a number in [0, 1) (not NaN, not text).
+
+    Example:
+    >>> check_fraction(0.2, "test_fraction")
+    >>> check_fraction("0.2", "test_fraction")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    DataValidationError: test_fraction is '0.2'; expected a number in [0, 1).
+    """
+    if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real) or not 0.0 <= fraction < 1.0:
+        raise DataValidationError(f"{name} is {fraction!r}; expected a number in [0, 1).")
 
 
 def random_split(n: int, fraction: float, seed: Seed = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -37,7 +46,7 @@ def random_split(n: int, fraction: float, seed: Seed = 0) -> tuple[np.ndarray, n
     >>> len(keep), len(held), sorted(set(keep) | set(held)) == list(range(10))
     (8, 2, True)
     """
-    _check_fraction(fraction)
+    check_fraction(fraction)
     n_held = int(np.floor(n * fraction + 0.5))
     order = _rng(seed).permutation(n)
     return np.sort(order[n_held:]), np.sort(order[:n_held])
@@ -61,7 +70,7 @@ def stratified_split(y: Any, fraction: float, seed: Seed = 0) -> tuple[np.ndarra
     >>> np.bincount(y[held]).tolist(), np.bincount(y[keep]).tolist()
     ([4, 1], [4, 1])
     """
-    _check_fraction(fraction)
+    check_fraction(fraction)
     rng = _rng(seed)
     y = np.asarray(y)
     n = len(y)

@@ -20,9 +20,11 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.data import load_dataset
+from zoo.data.sources import sha256
 from zoo.data.types import Dataset
 from zoo.errors import ConfigError, DataValidationError
 from zoo.harness.build import build_model
+from zoo.harness.caching import can_cache, fit_cached
 from zoo.harness.distributed import is_chief, scaled_learning_rate, train_model
 from zoo.harness.pipeline import make_dataset
 from zoo.harness.strategy import default_precision, get_strategy
@@ -46,6 +48,8 @@ class RunConfig:
         data_dir: where to look for the dataset first.
         max_train_examples: train on at most this many examples (quick runs and tests).
         tensorboard: write TensorBoard logs to `<run>/logs`.
+        feature_cache: train a frozen base's head on backbone features computed once
+            (`zoo.harness.caching`): None = wherever valid, True = required, False = never.
     """
 
     task: dict[str, Any]
@@ -57,6 +61,7 @@ class RunConfig:
     data_dir: str | None = None
     max_train_examples: int | None = None
     tensorboard: bool = False
+    feature_cache: bool | None = None
 
 
 @dataclasses.dataclass
@@ -205,6 +210,7 @@ def fit(
     data_dir: str | None = None,
     max_train_examples: int | None = None,
     tensorboard: bool = False,
+    feature_cache: bool | None = None,
     verbose: int | str = "auto",
     **training: Any,
 ) -> Run:
@@ -231,7 +237,7 @@ def fit(
     task = get_task(task) if isinstance(task, str) else task
     task = task.with_overrides(**training)
     config = RunConfig(task.to_dict(), seed, strategy, precision, jit_compile, deterministic, data_dir,
-                       max_train_examples, tensorboard)
+                       max_train_examples, tensorboard, feature_cache)
     return run(config, data=data, out_dir=out_dir, run_dir=run_dir, verbose=verbose)
 
 
@@ -270,9 +276,18 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
     if config.tensorboard and chief:
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs")))
     weights = class_weights(data.train.y, tc.class_weight)
+    cache, cache_note = (False, "off: feature_cache=False") if config.feature_cache is False else can_cache(task, model)
+    if config.feature_cache and not cache:
+        raise ConfigError(f"feature_cache=True, but caching is {cache_note}.")
     started = time.perf_counter()
-    history = train_model(model, train_ds, val_ds, strategy=strategy, epochs=tc.epochs, callbacks=callbacks,
-                          class_weight=weights, verbose=verbose, backup_dir=run_dir / "backup")
+    if cache:
+        backup = keras.callbacks.BackupAndRestore(str(run_dir / "backup"))
+        history = fit_cached(model, (data.train.x, data.train.y), (data.val.x, data.val.y), batch_size=batch,
+                             epochs=tc.epochs, seed=config.seed, callbacks=[backup, *callbacks],
+                             class_weight=weights, verbose=verbose, cache_dir=run_dir / "features").history
+    else:
+        history = train_model(model, train_ds, val_ds, strategy=strategy, epochs=tc.epochs, callbacks=callbacks,
+                              class_weight=weights, verbose=verbose, backup_dir=run_dir / "backup")
     if tc.freeze and tc.fine_tune_epochs:
         from builders import unfreeze
 
@@ -287,9 +302,11 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
     report = predict_report(task, model, data, run_dir=run_dir if chief else None)
     report.update(train_seconds=seconds, epochs_run=len(next(iter(history.values()), [])), seed=config.seed,
                   strategy=config.strategy, replicas=strategy.num_replicas_in_sync, precision=dtype,
-                  learning_rate=tc.learning_rate, train_examples=len(data.train), class_weight=weights)
+                  learning_rate=tc.learning_rate, train_examples=len(data.train), class_weight=weights,
+                  feature_cache=cache_note)
     if chief:
         model.save(run_dir / "model.keras")
+        report["artifacts"] = {"model.keras": sha256(run_dir / "model.keras")}  # checked when the run is loaded
         (run_dir / "history.json").write_text(json.dumps(history, indent=2))
         (run_dir / "report.json").write_text(json.dumps(report, indent=2))
     return Run(run_dir, model, history, report)
@@ -318,7 +335,10 @@ def evaluate(run_dir: str | os.PathLike, *, data: Dataset | None = None, data_di
     if data_dir:
         config.data_dir = data_dir
     task = Task.from_dict(config.task)
-    model = keras.models.load_model(Path(run_dir) / "model.keras", safe_mode=True)
+    from zoo.export import load_run_model
+
+    # Safe mode, only Keras/keras-hub/zoo classes, the recorded checksum; a refusal is a ZooError (CLI: exit 2).
+    model = load_run_model(run_dir)
     report_path = Path(run_dir) / "report.json"
     previous = json.loads(report_path.read_text()) if report_path.is_file() else {}
     report = {**previous, **predict_report(task, model, prepare_data(task, config, data), run_dir=run_dir)}

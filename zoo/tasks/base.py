@@ -130,6 +130,8 @@ class Task:
 
     @classmethod
     def from_dict(cls, d: dict) -> Task:
+        if not isinstance(d, dict):
+            raise ConfigError(f"Not a valid task config: expected a JSON object (dict), got {type(d).__name__}.")
         d = dict(d)
         try:
             d["backbone"] = BackboneSpec(**d["backbone"])
@@ -142,7 +144,11 @@ class Task:
 
     @classmethod
     def from_json(cls, text: str) -> Task:
-        return cls.from_dict(json.loads(text))
+        try:
+            d = json.loads(text)
+        except (TypeError, ValueError) as e:  # json.JSONDecodeError is a ValueError
+            raise ConfigError(f"Not a valid task config: not JSON ({e}).") from None
+        return cls.from_dict(d)
 
     def with_overrides(self, *, backbone: str | None = None, backbone_params: dict | None = None, **training) -> Task:
         """A copy with another backbone and/or training fields replaced (None values are ignored).

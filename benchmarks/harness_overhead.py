@@ -1,0 +1,87 @@
+"""Harness overhead: `zoo.fit` vs plain Keras `model.fit` on the same model and data (same epochs,
+batch and pipeline, no early stopping), for the training loop and end to end.
+
+    python -m benchmarks.harness_overhead [--quick]
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+
+import keras
+import tensorflow as tf
+
+import zoo
+from benchmarks.common import Timings, header, parse_args, print_table
+from zoo.harness.build import build_model
+from zoo.harness.fit import RunConfig, prepare_data
+from zoo.harness.pipeline import make_dataset
+from zoo.tasks import get_task
+
+TASK = "manufacturing/rul_fd001"
+
+
+def main(argv=None) -> None:
+    args = parse_args(__doc__.splitlines()[0], argv)
+    tf.config.experimental.enable_op_determinism()  # zoo.fit does this too: the same kernels on both sides
+    header("Harness overhead: zoo.fit vs plain model.fit", args.quick)
+    epochs, limit, repeats = (2, 2000, 1) if args.quick else (4, 5000, 2)
+    task = get_task(TASK).with_overrides(epochs=epochs, patience=0)
+    loop = Timings(["plain", "zoo"])
+    total = Timings(["plain", "zoo"])
+    side = {"now": "plain"}
+    fit = keras.Model.fit
+
+    def clocked_fit(self, *a, **kw):  # timing only: the same wrapper on both sides, calls straight through
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            return fit(self, *a, **kw)
+        finally:
+            loop[side["now"]].append(time.perf_counter() - wall)
+            loop.cpu[side["now"]].append(time.process_time() - cpu)
+
+    def plain() -> None:
+        keras.utils.set_random_seed(0)
+        data = prepare_data(task, RunConfig(task.to_dict(), max_train_examples=limit))
+        model = build_model(task, data)
+        batch = task.training.batch_size
+        train = make_dataset(data.train.x, data.train.y, batch, shuffle=True, seed=0)
+        val = make_dataset(data.val.x, data.val.y, batch)
+        model.fit(train, validation_data=val, epochs=epochs, verbose=0, shuffle=False)
+        model.predict(make_dataset(data.test.x, None, 256), verbose=0)  # a plain user evaluates on test too
+
+    def harness() -> None:
+        with tempfile.TemporaryDirectory() as out:
+            zoo.fit(task, out_dir=out, max_train_examples=limit, verbose=0)
+
+    with tempfile.TemporaryDirectory() as out:  # untimed warm-up: TensorFlow's one-time start-up costs
+        zoo.fit(task, out_dir=out, epochs=1, max_train_examples=512, verbose=0)
+    keras.Model.fit = clocked_fit
+    try:
+        for r in range(repeats):  # A B B A: a change of machine load falls on both sides
+            for name, fn in (("plain", plain), ("zoo", harness)) if r % 2 == 0 else (("zoo", harness),
+                                                                                    ("plain", plain)):
+                side["now"] = name
+                wall, cpu = time.perf_counter(), time.process_time()
+                fn()
+                total[name].append(time.perf_counter() - wall)
+                total.cpu[name].append(time.process_time() - cpu)
+    finally:
+        keras.Model.fit = fit
+    rows = []
+    for what, times, target in (("training loop (model.fit)", loop, "<= 1.02"),
+                                ("end to end (load, build, fit, save, report)", total, "<= 1.05")):
+        wall, cpu = times.medians()
+        rows.append([what, f"{wall['plain']:.2f} / {wall['zoo']:.2f}", wall["zoo"] / wall["plain"],
+                     f"{cpu['plain']:.2f} / {cpu['zoo']:.2f}", cpu["zoo"] / cpu["plain"], target])
+    print(f"Task {TASK}: {epochs} epochs, batch {task.training.batch_size}, "
+          f"{limit:,} of the 14,935 training windows; {repeats} run(s) per side, medians.\n")
+    print_table(["what", "wall s plain / zoo", "zoo / plain (wall)", "CPU s plain / zoo", "zoo / plain (CPU)",
+                 "target"], rows)
+    print("zoo.fit adds: BackupAndRestore each epoch, config.json, model.keras, history.json, and the test report "
+          "(scikit-learn metrics); the plain side loads, builds, fits and predicts the test split.")
+
+
+if __name__ == "__main__":
+    main()

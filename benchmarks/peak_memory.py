@@ -1,0 +1,59 @@
+"""Peak memory (resident set size from the OS, `resource.getrusage`) of training each registered
+task on a small slice, one fresh process per task, beside the cost of importing zoo + TensorFlow.
+
+    python -m benchmarks.peak_memory [--quick]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+
+def child(task: str, examples: int) -> None:
+    import resource
+    import tempfile
+
+    import zoo
+
+    start = time.perf_counter()
+    if task != "-":
+        with tempfile.TemporaryDirectory() as out:
+            zoo.fit(task, out_dir=out, epochs=1, max_train_examples=examples, verbose=0)
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    print(json.dumps({"peak_mib": peak_kib / 1024, "seconds": time.perf_counter() - start}))
+
+
+def main(argv=None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--child":
+        return child(argv[1], int(argv[2]))
+    from benchmarks.common import header, parse_args, print_table
+    from zoo.tasks import list_tasks
+
+    args = parse_args(__doc__.splitlines()[0], argv)
+    header("Peak memory of training each task on a small slice", args.quick)
+    examples = 200 if args.quick else 2000
+    rows = []
+    tasks = list_tasks()
+    for task in ["-", *(tasks[:2] if args.quick else tasks)]:
+        out = subprocess.run([sys.executable, "-m", "benchmarks.peak_memory", "--child", task, str(examples)],
+                             capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        if out.returncode:
+            last = out.stderr.strip().splitlines()[-1]
+            note = "skipped: a bring-your-own-data task" if "reads your own file" in last else f"fails: {last[:80]}"
+            rows.append([task, "-", "-", note])
+            continue
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append(["(import zoo + TensorFlow only)" if task == "-" else task, f"{result['peak_mib']:.0f}",
+                     f"{result['seconds']:.1f}", ""])
+    print(f"One epoch on at most {examples} training examples (validation and test splits in full), "
+          "float32, one process per row.\n")
+    print_table(["task", "peak RSS MiB", "fit + report s", "notes"], rows)
+
+
+if __name__ == "__main__":
+    main()

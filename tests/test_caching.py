@@ -1,0 +1,174 @@
+"""Feature caching for frozen bases (zoo.harness.caching) on real TensorFlow, and mixed precision.
+
+Tolerance: the cached head is compared with the uncached one at rtol=1e-5, atol=1e-6. Both see
+the same batches in the same order (make_dataset, same seed), the same dropout masks (the head's
+own seed generators) and the same optimizer; the only difference is that the backbone's features
+come from one inference pass instead of one per step, which on CPU gives identical float32 values
+(measured: bit-identical), so the bound leaves room for other kernels only.
+"""
+
+import dataclasses
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from builders import HeadConfig, unfreeze
+from zoo.data.types import Dataset, Split
+from zoo.harness.build import build_model
+from zoo.harness.caching import can_cache, fit_cached
+from zoo.harness.fit import RunConfig
+from zoo.harness.pipeline import make_dataset
+from zoo.tasks import get_task
+
+RTOL, ATOL = 1e-5, 1e-6
+EPOCHS, BATCH = 3, 8
+
+
+def _data(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+
+    def split(m):
+        x = rng.random((m, 8, 8, 1), dtype="float32")
+        return Split(x, (x.mean(axis=(1, 2, 3)) > 0.5).astype("int64"))
+
+    return Dataset(split(n), split(16), split(16), meta={"num_classes": 2, "input_shape": [8, 8, 1]})
+
+
+def _task(freeze=True, **preprocessing):
+    task = get_task("medical/breastmnist").with_overrides(
+        freeze=freeze, backbone_params={"filters": [4, 8], "dropout": 0.5}
+    )
+    # A head with dropout: its masks must match between the two paths too.
+    return dataclasses.replace(task, head=HeadConfig("binary", hidden_units=[6], dropout=0.3),
+                               preprocessing=preprocessing)
+
+
+def _build(task, data, dtype=None):
+    keras.utils.set_random_seed(0)
+    return build_model(task, data, dtype=dtype)
+
+
+def _early_stopping():
+    return [keras.callbacks.EarlyStopping("val_loss", patience=1, restore_best_weights=True)]
+
+
+def _fit_both(task, data, dtype=None, **cached_kwargs):
+    tf.config.experimental.enable_op_determinism()
+    plain = _build(task, data, dtype)
+    history = plain.fit(make_dataset(data.train.x, data.train.y, BATCH, shuffle=True, seed=3),
+                        validation_data=make_dataset(data.val.x, data.val.y, BATCH), epochs=EPOCHS,
+                        callbacks=_early_stopping(), verbose=0, shuffle=False).history
+    cached = _build(task, data, dtype)
+    assert can_cache(task, cached) == (True, "on")
+    cached_history = fit_cached(cached, (data.train.x, data.train.y), (data.val.x, data.val.y), batch_size=BATCH,
+                                epochs=EPOCHS, seed=3, callbacks=_early_stopping(), verbose=0,
+                                **cached_kwargs).history
+    return plain, history, cached, cached_history
+
+
+def _assert_same_head(plain, cached):
+    head, other = plain.get_layer("head"), cached.get_layer("head")
+    assert len(head.weights) == 4  # hidden Dense + output Dense
+    for a, b in zip(head.weights, other.weights, strict=True):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=RTOL, atol=ATOL, err_msg=a.path)
+
+
+def test_cached_head_matches_the_uncached_fit():
+    data = _data()
+    plain, history, cached, cached_history = _fit_both(_task(), data)
+    assert sorted(cached_history) == sorted(history)
+    for key in history:
+        np.testing.assert_allclose(cached_history[key], history[key], rtol=RTOL, atol=ATOL, err_msg=key)
+    _assert_same_head(plain, cached)
+    # Training moved the head (so the comparison is not of two untouched initialisations) and the
+    # backbone never moved.
+    untrained = _build(_task(), data)
+    assert not np.allclose(untrained.get_layer("head").weights[0].numpy(), cached.get_layer("head").weights[0].numpy())
+    for a, b in zip(untrained.get_layer("cnn_backbone_inference").weights,
+                    cached.get_layer("cnn_backbone_inference").weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    # The model's own optimizer did the steps, as a plain fit leaves it.
+    assert int(cached.optimizer.iterations) == int(plain.optimizer.iterations) > 0
+
+
+def test_features_on_disk_and_multi_step_execution_give_the_same_head(tmp_path):
+    data = _data()  # 5 steps per epoch: 4 steps per call leaves a partial call every epoch
+    plain, _, cached, _ = _fit_both(_task(), data, cache_dir=tmp_path, max_memory_bytes=0, keep_files=True,
+                                    steps_per_execution=4)
+    assert {p.name for p in tmp_path.iterdir()} == {"train_features.npy", "val_features.npy"}
+    assert np.load(tmp_path / "train_features.npy").shape == (len(data.train), 8)
+    _assert_same_head(plain, cached)
+
+
+def test_cached_model_saves_and_reloads_with_the_same_predictions(tmp_path):
+    data = _data()
+    model = _build(_task(), data)
+    fit_cached(model, (data.train.x, data.train.y), (data.val.x, data.val.y), batch_size=BATCH, epochs=2, verbose=0)
+    model.save(tmp_path / "model.keras")
+    loaded = keras.models.load_model(tmp_path / "model.keras", safe_mode=True)
+    np.testing.assert_allclose(loaded.predict(data.test.x, verbose=0), model.predict(data.test.x, verbose=0),
+                               rtol=1e-6, atol=1e-7)
+    assert not loaded.get_layer("head").compiled  # the head trainer left nothing behind
+
+
+def test_caching_is_off_with_a_reason_when_invalid():
+    data = _data()
+    unfrozen = _task(freeze=False)
+    assert can_cache(unfrozen, _build(unfrozen, data)) == (False, "off: the backbone is trained (freeze=False)")
+
+    augmented = _task(augment=True)
+    assert can_cache(augmented, _build(augmented, data)) == (False, "off: the inputs are augmented")
+    assert can_cache(_task(), _build(_task(), data), augment=True) == (False, "off: the inputs are augmented")
+
+    model = _build(_task(), data)
+    unfreeze(model, num_layers=1)  # a fine-tuning phase: the backbone trains again
+    assert can_cache(None, model) == (False, "off: the backbone has trainable weights (unfrozen)")
+
+    # An augmentation layer between the inputs and the frozen backbone changes every epoch's features.
+    base = _build(_task(), data)
+    inputs = keras.Input((8, 8, 1))
+    flipped = keras.layers.RandomFlip(name="flip")(inputs)
+    outputs = base.get_layer("head")(base.get_layer("cnn_backbone_inference")(flipped))
+    wrapped = keras.Model(inputs, outputs)
+    wrapped.compile("adam", "binary_crossentropy")
+    ok, reason = can_cache(_task(), wrapped)
+    assert not ok and reason.startswith("off: the model is not inputs -> frozen backbone -> head") and "flip" in reason
+
+
+def test_mixed_bfloat16_head_output_and_loss_are_float32():
+    data = _data(n=16)
+    model = _build(_task(freeze=False), data, dtype="mixed_bfloat16")
+    backbone = model.get_layer("cnn_backbone_inference").layer
+    assert backbone.compute_dtype == "bfloat16" and backbone.output.dtype == "bfloat16"
+    x, y = data.train.x, data.train.y
+    out = model(x, training=True)
+    assert out.dtype == tf.float32 and model.get_layer("head").get_layer("predictions").compute_dtype == "float32"
+    loss = model.compute_loss(x=x, y=y, y_pred=out)
+    assert loss.dtype == tf.float32
+    history = model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0).history
+    assert np.isfinite(history["loss"][0])
+
+
+def test_cached_head_matches_under_mixed_bfloat16():
+    plain, _, cached, _ = _fit_both(_task(), _data(), dtype="mixed_bfloat16")
+    _assert_same_head(plain, cached)
+
+
+def test_harness_reports_whether_the_cache_was_used(tmp_path):
+    if "feature_cache" not in {f.name for f in dataclasses.fields(RunConfig)}:
+        pytest.skip("zoo.harness.fit does not have the feature-cache switch yet")
+    import zoo
+
+    task = get_task("medical/breast_cancer_diagnosis").with_overrides(backbone_params={"hidden_units": [8]})
+    frozen = zoo.fit(task, out_dir=tmp_path, epochs=2, freeze=True, verbose=0)
+    assert frozen.report["feature_cache"] == "on"
+    loaded = keras.models.load_model(frozen.run_dir / "model.keras", safe_mode=True)
+    x = zoo.data.load_dataset("breast_cancer").test.x
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), frozen.model.predict(x, verbose=0), rtol=1e-6, atol=1e-7)
+    uncached = zoo.fit(task, out_dir=tmp_path, epochs=2, freeze=True, feature_cache=False, verbose=0)
+    assert uncached.report["feature_cache"] == "off: feature_cache=False"
+    np.testing.assert_allclose(frozen.history["val_loss"], uncached.history["val_loss"], rtol=RTOL, atol=ATOL)
+    trained = zoo.fit(task, out_dir=tmp_path, epochs=1, freeze=False, verbose=0)
+    assert trained.report["feature_cache"] == "off: the backbone is trained (freeze=False)"

@@ -1,0 +1,229 @@
+"""Self-supervised objectives (builders.pretrain) and presets (zoo.transfer): one battery per
+family, on tiny synthetic data."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from builders import ApplicationBackbone, CNNBackbone, RNNBackbone, TabularBackbone, TransformerBackbone
+from builders.errors import ConfigError
+from builders.pretrain import (
+    ContrastivePretrainer,
+    MaskedFeaturePretrainer,
+    MaskedImagePretrainer,
+    MaskedStepPretrainer,
+    MaskedTokenPretrainer,
+    pretrain_backbone,
+    pretrain_cnn,
+    pretrain_rnn,
+    pretrain_transformer,
+    sequence_output,
+)
+from zoo.errors import ChecksumError
+from zoo.transfer import load_preset, save_preset
+
+MASK_ID = 4
+
+
+def _tokens(n, seed=0):
+    # A learnable language: each sequence counts up from a random start, so a masked token follows
+    # from its neighbours.
+    rng = np.random.default_rng(seed)
+    starts = rng.integers(5, 15, size=(n, 1))
+    ids = (starts + np.arange(8)) % 25 + 5
+    ids[:, 6:] = 0  # padding
+    return ids.astype("int32")
+
+
+def _steps(n, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(12)[None, :, None]
+    return np.sin(t / 2.0 + rng.uniform(0, 6, (n, 1, 1)) + np.arange(3)).astype("float32")
+
+
+def _images(n, seed=0):
+    rng = np.random.default_rng(seed)
+    img = np.zeros((n, 12, 12, 1), "float32")
+    for i, (r, c) in enumerate(rng.integers(0, 8, size=(n, 2))):
+        img[i, r : r + 4, c : c + 4] = 1.0  # one bright square per image
+    return img
+
+
+def _rows(n, seed=0):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(n, 1))
+    numeric = np.concatenate([a, 2 * a + 0.1 * rng.normal(size=(n, 1)), -a], axis=1).astype("float32")
+    return {"numeric": numeric, "categorical": (a > 0).astype("int32") + 1}
+
+
+# (name, make backbone, data, options): every family's objective.
+CASES = {
+    "transformer_tokens": (
+        lambda: TransformerBackbone(sequence_length=8, vocabulary_size=30, hidden_dim=16, num_layers=1, num_heads=2,
+                                    intermediate_dim=32, dropout=0.0),
+        _tokens, {"mask_token_id": MASK_ID, "unselectable_token_ids": [0, 1, 2, 3, 4], "mask_rate": 0.3},
+    ),
+    "transformer_steps": (
+        lambda: TransformerBackbone(sequence_length=12, num_features=3, hidden_dim=16, num_layers=1, num_heads=2,
+                                    intermediate_dim=32, dropout=0.0),
+        _steps, {"span": 3},
+    ),
+    "rnn": (lambda: RNNBackbone(sequence_length=12, num_features=3, units=8), _steps, {"span": 3}),
+    "cnn_contrastive": (lambda: CNNBackbone(input_shape=(12, 12, 1), filters=(4, 8)), _images,
+                        {"objective": "contrastive", "projection_units": (16, 8)}),
+    "cnn_masked": (lambda: CNNBackbone(input_shape=(12, 12, 1), filters=(4, 8)), _images, {"objective": "masked"}),
+    "tabular": (lambda: TabularBackbone(num_numeric=3, categorical_cardinalities=[3], hidden_units=(16,),
+                                        dropout=0.0), _rows, {}),
+}
+
+
+def _make(case):
+    keras.utils.set_random_seed(0)
+    make, data, options = CASES[case]
+    return make(), data, options
+
+
+def _weights(model):
+    return [w.numpy().copy() for w in model.trainable_weights]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_one_step_changes_the_backbone_weights(case):
+    backbone, data, options = _make(case)
+    before = _weights(backbone)
+    history = pretrain_backbone(backbone, data(16), epochs=1, batch_size=16, **options)
+    assert len(history["loss"]) == 1 and np.isfinite(history["loss"][0])
+    changed = [not np.array_equal(a, b) for a, b in zip(before, _weights(backbone), strict=True)]
+    assert sum(changed) >= len(changed) // 2, f"only {sum(changed)} of {len(changed)} backbone weights moved"
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_loss_decreases_on_a_tiny_learnable_set(case):
+    backbone, data, options = _make(case)
+    history = pretrain_backbone(backbone, data(64), epochs=8, batch_size=16, learning_rate=3e-3, **options)
+    first, last = np.mean(history["loss"][:2]), np.mean(history["loss"][-2:])
+    assert last < 0.9 * first, history["loss"]
+
+
+def test_pretrainers_round_trip_in_safe_mode(tmp_path):
+    backbone = TransformerBackbone(sequence_length=8, vocabulary_size=30, hidden_dim=8, num_layers=1, num_heads=2,
+                                   intermediate_dim=16)
+    pretrainers = [
+        MaskedTokenPretrainer(backbone, mask_token_id=MASK_ID),
+        MaskedStepPretrainer(RNNBackbone(sequence_length=6, num_features=2, units=4)),
+        MaskedImagePretrainer(CNNBackbone(input_shape=(8, 8, 1), filters=(4,))),
+        MaskedFeaturePretrainer(TabularBackbone(num_numeric=3, hidden_units=(4,))),
+        ContrastivePretrainer(CNNBackbone(input_shape=(8, 8, 1), filters=(4,)), projection_units=(8, 4)),
+    ]
+    inputs = [
+        {"token_ids": _tokens(2), "mask_positions": np.array([[1, 2], [0, 3]], "int32")},
+        np.random.rand(2, 6, 2).astype("float32"),
+        np.random.rand(2, 8, 8, 1).astype("float32"),
+        {"numeric": np.random.rand(2, 3).astype("float32")},
+        np.random.rand(2, 8, 8, 1).astype("float32"),
+    ]
+    pretrainers[3].backbone.adapt({"numeric": np.random.rand(10, 3)})
+    for p, x in zip(pretrainers, inputs, strict=True):
+        p(x)
+        path = tmp_path / f"{p.name}.keras"
+        p.save(path)
+        loaded = keras.models.load_model(path, safe_mode=True)
+        assert type(loaded) is type(p) and loaded.get_config() == p.get_config()
+        np.testing.assert_allclose(loaded.backbone.get_weights()[0], p.backbone.get_weights()[0])
+        if not isinstance(p, ContrastivePretrainer):  # its call augments on purpose
+            keras.tree.map_structure(lambda a, b: np.testing.assert_allclose(a, b, atol=1e-5), loaded(x), p(x))
+
+
+def test_sequence_output_shares_the_backbone_weights():
+    backbone = TransformerBackbone(sequence_length=6, num_features=2, hidden_dim=8, num_layers=2, num_heads=2,
+                                   intermediate_dim=16)
+    sub = sequence_output(backbone)
+    assert {id(w) for w in sub.weights} <= {id(w) for w in backbone.weights}
+    assert sub.output_shape == (None, 6, 8)
+
+
+def test_errors_name_the_problem():
+    with pytest.raises(ConfigError, match="per-token outputs"):
+        pretrain_rnn(RNNBackbone(sequence_length=8, vocabulary_size=30, units=4), _tokens(4))
+    with pytest.raises(ConfigError, match="mask_token_id"):
+        pretrain_transformer(CASES["transformer_tokens"][0](), _tokens(4))
+    with pytest.raises(ConfigError, match=r"example shape \(10, 3\); the backbone expects \(12, 3\)"):
+        pretrain_rnn(RNNBackbone(sequence_length=12, num_features=3, units=4), np.zeros((4, 10, 3), "float32"))
+    with pytest.raises(ConfigError, match="objective must be one of"):
+        pretrain_cnn(CNNBackbone(input_shape=(8, 8, 1), filters=(4,)), _images(2)[:, :8, :8], objective="jigsaw")
+    with pytest.raises(ConfigError, match="pretrain_backbone \\(rnn\\): .*unexpected keyword.*colour"):
+        pretrain_backbone(RNNBackbone(sequence_length=12, num_features=3, units=4), _steps(4), colour="red")
+
+
+# === Presets ===
+
+
+def _text_preset(tmp_path):
+    from zoo.data.text import fit_tokenizer
+
+    tokenizer = fit_tokenizer(["profit rose sharply", "the loss widened", "sales fell"], vocab_size=60)
+    backbone = TransformerBackbone(sequence_length=8, vocabulary_size=tokenizer.vocabulary_size(), hidden_dim=8,
+                                   num_layers=1, num_heads=2, intermediate_dim=16)
+    return backbone, tokenizer, save_preset(backbone, tmp_path / "preset", tokenizer=tokenizer,
+                                            card={"objective": "test", "corpus": "three sentences"})
+
+
+def test_preset_round_trip_gives_identical_features_and_tokenizer(tmp_path):
+    backbone, tokenizer, path = _text_preset(tmp_path)
+    preset = load_preset(path)
+    ids = _tokens(4) % tokenizer.vocabulary_size()
+    np.testing.assert_allclose(preset.backbone.predict(ids, verbose=0), backbone.predict(ids, verbose=0), atol=1e-6)
+    assert preset.tokenizer.get_vocabulary() == tokenizer.get_vocabulary()
+    assert preset.card["objective"] == "test"
+    assert {"config.json", "model.weights.h5", "metadata.json", "README.md", "tokenizer.json"} <= {
+        p.name for p in path.iterdir()}
+    readme = (path / "README.md").read_text()
+    assert "three sentences" in readme and preset.card["sha256"]["model.weights.h5"] in readme
+
+
+def test_keras_hub_loads_the_preset_offline(tmp_path):
+    import keras_hub
+
+    backbone, _, path = _text_preset(tmp_path)
+    loaded = keras_hub.models.Backbone.from_preset(str(path))
+    assert type(loaded) is TransformerBackbone and loaded.get_config() == backbone.get_config()
+
+
+@pytest.mark.parametrize("file", ["model.weights.h5", "assets/tokenizer/vocabulary.txt"])
+def test_a_tampered_preset_file_is_detected(tmp_path, file):
+    _, _, path = _text_preset(tmp_path)
+    with open(path / file, "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(ChecksumError, match=file.split("/")[-1]):
+        load_preset(path)
+
+
+def test_not_a_preset_directory(tmp_path):
+    with pytest.raises(ConfigError, match="not a preset directory"):
+        load_preset(tmp_path)
+
+
+def test_application_backbone_loads_keras_applications_weights_from_a_local_file(tmp_path):
+    keras.utils.set_random_seed(0)
+    network = keras.applications.MobileNetV2(include_top=False, weights=None, input_shape=(32, 32, 3), pooling="avg")
+    path = tmp_path / "mobilenet_v2_notop.weights.h5"
+    network.save_weights(path)
+    keras.utils.set_random_seed(1)  # a different random init, overwritten by the file
+    backbone = ApplicationBackbone("MobileNetV2", input_shape=(32, 32, 3), image_size=32, weights_path=str(path))
+    inner = lambda b: [layer for layer in b.layers if isinstance(layer, keras.Model)][0]  # noqa: E731
+    for a, b in zip(network.get_weights(), inner(backbone).get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    fresh = ApplicationBackbone("MobileNetV2", input_shape=(32, 32, 3), image_size=32)
+    assert not all(np.array_equal(a, b) for a, b in zip(network.get_weights(), inner(fresh).get_weights(),
+                                                         strict=True))
+    x = np.random.default_rng(0).random((2, 32, 32, 3)).astype("float32")
+    expected = network.predict(x * 255.0, verbose=0)  # the backbone rescales [0, 1] images to 0-255 itself
+    np.testing.assert_allclose(backbone.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
+def test_metadata_records_checksums_of_every_file(tmp_path):
+    _, _, path = _text_preset(tmp_path)
+    recorded = json.loads((path / "metadata.json").read_text())["vertical_zoo"]["sha256"]
+    assert set(recorded) == {"config.json", "model.weights.h5", "tokenizer.json", "assets/tokenizer/vocabulary.txt"}
