@@ -9,7 +9,7 @@ import pytest
 import zoo
 from zoo.data.types import Dataset, Split
 from zoo.errors import DataNotFoundError, DataValidationError, UnknownNameError
-from zoo.harness.fit import load_run_config, run
+from zoo.harness.fit import load_run_config, prepare_data, run
 
 TINY_TABULAR = {"hidden_units": [8]}
 
@@ -105,3 +105,16 @@ def test_missing_data_says_where_it_looked(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(DataNotFoundError, match=r"(?s)breastmnist.*Looked in.*--data-dir"):
         zoo.fit("medical/breastmnist", data_dir=str(tmp_path), out_dir=tmp_path, verbose=0)
+
+
+@pytest.mark.parametrize("feature_cache", [False, True])
+def test_best_checkpoint_is_the_full_model_at_the_best_validation_epoch(tmp_path, feature_cache):
+    task = zoo.get_task("medical/breast_cancer_diagnosis").with_overrides(
+        monitor="val_loss", patience=5, epochs=4, freeze=feature_cache)
+    r = zoo.fit(task, out_dir=tmp_path, feature_cache=feature_cache, verbose=0)
+    assert r.report["feature_cache"].startswith("on") == feature_cache
+    best = keras.saving.load_model(r.run_dir / "checkpoints" / "best.keras", safe_mode=True)
+    assert best.count_params() == r.model.count_params()  # the whole model, not the cached head alone
+    data = prepare_data(task, load_run_config(r.run_dir))
+    val_loss = best.evaluate(data.val.x, data.val.y, verbose=0, batch_size=len(data.val), return_dict=True)["loss"]
+    assert val_loss == pytest.approx(min(r.history["val_loss"]), rel=1e-4)

@@ -2,8 +2,9 @@
 
 A run directory holds fixed file names (as Ludwig's do), so tools read runs without code:
 `config.json` (rebuilds the run), `model.keras`, `history.json`, `report.json`,
-`predictions.npz` (test targets and model outputs, for plots), and for text
-tasks `vocabulary.txt`.
+`predictions.npz` (test targets and model outputs, for plots), `checkpoints/best.keras`
+(the best model so far by the task's monitored metric, saved during training when early
+stopping is on), and for text tasks `vocabulary.txt`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,33 @@ from zoo.harness.strategy import default_precision, get_strategy
 from zoo.report.metrics import classification_metrics, regression_metrics
 from zoo.tasks.base import Task
 from zoo.tasks.registry import get_task
+
+
+class BestModelCheckpoint(keras.callbacks.ModelCheckpoint):
+    """`ModelCheckpoint(save_best_only=True)` that always saves the full `model`.
+
+    With feature caching (`zoo.harness.caching`) Keras's `fit` runs on a head trainer, so a plain
+    `ModelCheckpoint` would save only the head; this one saves the model the run returns.
+
+    Example:
+    >>> import tempfile
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile(loss="mse")
+    >>> path = Path(tempfile.mkdtemp()) / "best.keras"
+    >>> _ = model.fit(np.ones((4, 2)), np.ones(4), validation_split=0.5, epochs=2, verbose=0,
+    ...               callbacks=[BestModelCheckpoint(model, path)])
+    >>> path.is_file()
+    True
+    """
+
+    def __init__(self, model: keras.Model, path: str | os.PathLike, monitor: str = "val_loss"):
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(str(path), monitor=monitor, save_best_only=True)
+        self._full_model = model
+
+    def set_model(self, model: keras.Model) -> None:
+        super().set_model(self._full_model)
 
 
 @dataclasses.dataclass
@@ -273,6 +301,8 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
     callbacks: list[keras.callbacks.Callback] = []
     if tc.patience:
         callbacks.append(keras.callbacks.EarlyStopping(tc.monitor, patience=tc.patience, restore_best_weights=True))
+        if chief:  # the best model so far, on disk while training runs
+            callbacks.append(BestModelCheckpoint(model, run_dir / "checkpoints" / "best.keras", monitor=tc.monitor))
     if config.tensorboard and chief:
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs")))
     weights = class_weights(data.train.y, tc.class_weight)
