@@ -76,8 +76,10 @@ def test_plots_build_labelled_figures_without_touching_global_style():
     fig = plots.training_curves({"loss": [0.9, 0.5, 0.6], "val_loss": [1.0, 0.7, 0.8], "auc": [0.6, 0.8, 0.9]})
     assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == ["Loss", "ROC-AUC"]
     loss_axis = fig.axes[0]
-    assert [line.get_label() for line in loss_axis.get_lines()] == ["train", "validation", "best epoch (2)"]
+    assert [line.get_label() for line in loss_axis.get_lines()] == ["train", "validation", "best val_loss (2)"]
     np.testing.assert_allclose(loss_axis.get_lines()[1].get_ydata(), [1.0, 0.7, 0.8])
+    by_auc = plots.training_curves({"loss": [0.9, 0.5, 0.6], "val_auc": [0.6, 0.9, 0.7]}, monitor="val_auc")
+    assert by_auc.axes[0].get_lines()[-1].get_label() == "best val_auc (2)"  # higher AUC is better
     assert dict(matplotlib.rcParams) == before
     assert png_size(plots.to_png(fig))[0] > 500
 

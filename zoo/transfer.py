@@ -46,13 +46,13 @@ from zoo.errors import ChecksumError, ConfigError, UnknownNameError
 from zoo.harness.build import backbone_arguments, head_config
 from zoo.harness.fit import class_weights, predict_report
 from zoo.harness.pipeline import make_dataset
+from zoo.report.metrics import lower_is_better
 from zoo.tasks.base import BackboneSpec, Task
 from zoo.tasks.registry import get_task, list_tasks
 
 PRESET_WEIGHTS = "model.weights.h5"
 VOCABULARY_FILE = "assets/tokenizer/vocabulary.txt"
 CHECKSUMMED = ("config.json", PRESET_WEIGHTS, "tokenizer.json", VOCABULARY_FILE)
-LOWER_IS_BETTER = {"rmse", "mae", "phm08_score", "average_cost", "loss"}
 DEFAULT_BACKBONES = {
     "text": BackboneSpec("transformer", {"hidden_dim": 64, "num_layers": 2, "num_heads": 4, "intermediate_dim": 128,
                                          "dropout": 0.1}),
@@ -662,7 +662,7 @@ def _higher_is_better(task: Task) -> bool:
     for b in task.baselines:
         if b.metric == task.primary_metric:
             return b.higher_is_better
-    return task.primary_metric not in LOWER_IS_BETTER
+    return not lower_is_better(task.primary_metric)
 
 
 @dataclasses.dataclass

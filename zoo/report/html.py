@@ -291,10 +291,11 @@ def run_figures(artifacts: RunArtifacts, explanations: Mapping[str, Any] | None 
     test = artifacts.report.get("test", {})
     meta = artifacts.data.meta if artifacts.data is not None else {}
     if any(artifacts.history.values()):
+        monitor = artifacts.task.training.monitor
         figures["training_curves"] = ReportFigure(
-            "Training curves", plots.training_curves(artifacts.history),
+            "Training curves", plots.training_curves(artifacts.history, monitor=monitor),
             "Per-epoch metrics on the training split (solid) and the validation split (dashed). The dotted line marks "
-            "the epoch with the lowest validation loss, whose weights early stopping restores.")
+            f"the best epoch by {monitor}, the metric early stopping watched (it restores that epoch's weights).")
     if "confusion_matrix" in test:
         cm = test["confusion_matrix"]
         figures["confusion_matrix"] = ReportFigure(

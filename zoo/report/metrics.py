@@ -8,6 +8,19 @@ from typing import Any
 import numpy as np
 from sklearn import metrics as skm
 
+LOWER_IS_BETTER = ("loss", "rmse", "mae", "mse", "phm08_score", "average_cost", "error")
+
+
+def lower_is_better(metric: str) -> bool:
+    """Whether a smaller value of `metric` (or of Keras's `val_<metric>`) is the better one.
+
+    Example:
+    >>> lower_is_better("val_rmse"), lower_is_better("val_auc")
+    (True, False)
+    """
+    name = metric.removeprefix("val_")
+    return any(name == m or name.endswith(f"_{m}") for m in LOWER_IS_BETTER)
+
 
 def classification_metrics(
     y_true: np.ndarray,

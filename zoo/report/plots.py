@@ -26,6 +26,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from zoo.errors import ConfigError
+from zoo.report.metrics import lower_is_better
 
 # Colour-blind-safe (Okabe-Ito); the first two are "ours / train / transfer" and "val / scratch".
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
@@ -152,15 +153,17 @@ def _pretty(metric: str) -> str:
 
 
 @_styled
-def training_curves(history: Mapping[str, Sequence[float]], *, title: str | None = None) -> Figure:
+def training_curves(history: Mapping[str, Sequence[float]], *, title: str | None = None,
+                    monitor: str = "val_loss") -> Figure:
     """Training and validation curves, one panel per metric, as Keras's `History.history` holds them.
 
-    Keys `m` and `val_m` share a panel (train solid, validation dashed). The epoch with the
-    lowest `val_loss` (the one early stopping restores) is marked on every panel.
+    Keys `m` and `val_m` share a panel (train solid, validation dashed). The best epoch by
+    `monitor` (the one early stopping restores) is marked on every panel.
 
     Args:
         history: mapping of metric name to one value per epoch (the run's `history.json`).
         title: optional figure title.
+        monitor: the metric early stopping watched (the task's `training.monitor`).
 
     Returns:
         A `matplotlib.figure.Figure`.
@@ -179,7 +182,8 @@ def training_curves(history: Mapping[str, Sequence[float]], *, title: str | None
     rows = -(-len(bases) // cols)
     fig = _figure(3.6 * cols + 0.4, 2.9 * rows)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    best = int(np.argmin(curves["val_loss"])) + 1 if curves.get("val_loss") else None
+    pick = np.argmin if lower_is_better(monitor) else np.argmax
+    best = int(pick(history[monitor])) + 1 if history.get(monitor) else None
     for ax, base in zip(axes, bases, strict=False):
         for key, label, style in ((base, "train", "-"), (f"val_{base}", "validation", "--")):
             values = curves.get(key)
@@ -189,7 +193,7 @@ def training_curves(history: Mapping[str, Sequence[float]], *, title: str | None
             ax.plot(epochs, values, style, label=label, marker="o" if len(values) <= 30 else None, markersize=3.5,
                     linewidth=1.8)
         if best is not None:
-            ax.axvline(best, color=CHANCE_COLOR, linestyle=":", linewidth=1.2, label=f"best epoch ({best})")
+            ax.axvline(best, color=CHANCE_COLOR, linestyle=":", linewidth=1.2, label=f"best {monitor} ({best})")
         ax.set_title(_pretty(base))
         ax.set_xlabel("epoch")
         ax.xaxis.get_major_locator().set_params(integer=True)
