@@ -56,14 +56,21 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
     return bool(strategy.extended.should_checkpoint)
 
 
-def uses_custom_loop(strategy: tf.distribute.Strategy) -> bool:
-    """Whether the harness must train with `custom_fit` instead of `model.fit` (keras#20585).
+def uses_custom_loop(strategy: tf.distribute.Strategy, batch_size: int | None = None) -> bool:
+    """Whether the harness must train with `custom_fit` instead of `model.fit`.
+
+    Keras 3's `fit` fails under `MultiWorkerMirroredStrategy` (keras#20585), and under any
+    strategy with several replicas when the global batch does not split evenly across them
+    (an AddN shape mismatch deep inside TensorFlow); `custom_fit` handles both.
 
     Example:
-    >>> uses_custom_loop(tf.distribute.get_strategy())
+    >>> uses_custom_loop(tf.distribute.get_strategy(), batch_size=35)
     False
     """
-    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return True
+    replicas = strategy.num_replicas_in_sync
+    return batch_size is not None and replicas > 1 and batch_size % replicas != 0
 
 
 def scaled_learning_rate(learning_rate: float, strategy: tf.distribute.Strategy, scale: bool = True) -> float:
@@ -509,6 +516,7 @@ def train_model(
     class_weight: Mapping[int, float] | None = None,
     verbose: int | str = "auto",
     backup_dir: str | os.PathLike | None = None,
+    batch_size: int | None = None,
 ) -> dict[str, list[float]]:
     """Train with `model.fit`, or with `custom_fit` where `fit` cannot run (`uses_custom_loop`).
 
@@ -519,6 +527,7 @@ def train_model(
         model, train_ds, val_ds, epochs, callbacks, class_weight, verbose: as `model.fit`.
         strategy: the strategy the model was built under.
         backup_dir: optional str or path. Where to back up the training state each epoch.
+        batch_size: optional int. The global batch of `train_ds`, to check it splits across replicas.
 
     Returns:
         The history dict (`fit(...).history`).
@@ -531,7 +540,7 @@ def train_model(
     >>> list(train_model(model, ds, strategy=tf.distribute.get_strategy(), epochs=1, verbose=0))
     ['loss']
     """
-    if uses_custom_loop(strategy):
+    if uses_custom_loop(strategy, batch_size):
         return custom_fit(model, train_ds, val_ds, strategy=strategy, epochs=epochs, callbacks=callbacks,
                           class_weight=class_weight, verbose=verbose, backup_dir=backup_dir)
     if backup_dir is not None:

@@ -26,7 +26,7 @@ from zoo.data.types import Dataset
 from zoo.errors import ConfigError, DataValidationError
 from zoo.harness.build import build_model
 from zoo.harness.caching import can_cache, fit_cached
-from zoo.harness.distributed import is_chief, scaled_learning_rate, train_model
+from zoo.harness.distributed import is_chief, scaled_learning_rate, train_model, uses_custom_loop
 from zoo.harness.pipeline import make_dataset
 from zoo.harness.strategy import default_precision, get_strategy
 from zoo.report.metrics import classification_metrics, regression_metrics
@@ -317,14 +317,14 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
                              class_weight=weights, verbose=verbose, cache_dir=run_dir / "features").history
     else:
         history = train_model(model, train_ds, val_ds, strategy=strategy, epochs=tc.epochs, callbacks=callbacks,
-                              class_weight=weights, verbose=verbose, backup_dir=run_dir / "backup")
+                              class_weight=weights, verbose=verbose, backup_dir=run_dir / "backup", batch_size=batch)
     if tc.freeze and tc.fine_tune_epochs:
         from builders import unfreeze
 
         with strategy.scope():  # the new optimizer must be created under the strategy too
             unfreeze(model, tc.fine_tune_layers, tc.fine_tune_learning_rate)
         more = train_model(model, train_ds, val_ds, strategy=strategy, epochs=tc.fine_tune_epochs,
-                           callbacks=callbacks, class_weight=weights, verbose=verbose)
+                           callbacks=callbacks, class_weight=weights, verbose=verbose, batch_size=batch)
         history = {k: history.get(k, []) + more.get(k, []) for k in set(history) | set(more)}
     seconds = time.perf_counter() - started
     history = {k: [float(v) for v in vals] for k, vals in history.items()}
@@ -333,7 +333,8 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
     report.update(train_seconds=seconds, epochs_run=len(next(iter(history.values()), [])), seed=config.seed,
                   strategy=config.strategy, replicas=strategy.num_replicas_in_sync, precision=dtype,
                   learning_rate=tc.learning_rate, train_examples=len(data.train), class_weight=weights,
-                  feature_cache=cache_note)
+                  feature_cache=cache_note,
+                  training_loop="cached head" if cache else "custom_fit" if uses_custom_loop(strategy, batch) else "fit")
     if chief:
         model.save(run_dir / "model.keras")
         report["artifacts"] = {"model.keras": sha256(run_dir / "model.keras")}  # checked when the run is loaded
