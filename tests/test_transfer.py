@@ -65,6 +65,7 @@ def test_transfer_end_to_end_against_scratch(tmp_path):
     assert list(by_arm) == ["scratch", "transfer", "fine-tuned"]
     assert {r["labelled_examples"] for r in report.rows} == {10}
     assert by_arm["transfer"]["trainable_params"] == 8 + 1  # the head only: the base is frozen
+    assert by_arm["transfer"]["feature_cache"]  # trained on the frozen base's features, computed once
     assert by_arm["fine-tuned"]["trainable_params"] > by_arm["transfer"]["trainable_params"]
     assert by_arm["fine-tuned"]["epochs"] == 3  # gradual unfreezing: a third, two thirds, all (1 epoch each)
     assert by_arm["scratch"]["trainable_params"] >= by_arm["fine-tuned"]["trainable_params"]

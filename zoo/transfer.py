@@ -44,6 +44,7 @@ from zoo.data.sources import sha256
 from zoo.data.types import Dataset, Split, take
 from zoo.errors import ChecksumError, ConfigError, UnknownNameError
 from zoo.harness.build import backbone_arguments, head_config
+from zoo.harness.caching import can_cache, fit_cached
 from zoo.harness.fit import class_weights, predict_report
 from zoo.harness.pipeline import make_dataset
 from zoo.report.metrics import lower_is_better
@@ -583,7 +584,8 @@ class TrainSettings:
 
 
 def _fit(model: keras.Model, task: Task, data: Dataset, s: TrainSettings, epochs: int, seed: int,
-         verbose) -> tuple[int, float]:
+         verbose, *, cached: bool = False) -> dict[str, Any]:
+    """Train (the head alone on features computed once, when `cached`); epochs run and timings."""
     tc = task.training
     batch = s.batch_size or tc.batch_size
     steps = -(-len(data.train) // batch)
@@ -593,10 +595,17 @@ def _fit(model: keras.Model, task: Task, data: Dataset, s: TrainSettings, epochs
     callbacks: list = [timer]
     if patience:
         callbacks.append(keras.callbacks.EarlyStopping(tc.monitor, patience=patience, restore_best_weights=True))
-    model.fit(make_dataset(data.train.x, data.train.y, batch, shuffle=True, seed=seed),
-              validation_data=make_dataset(data.val.x, data.val.y, batch), epochs=epochs, callbacks=callbacks, shuffle=False,
-              class_weight=class_weights(data.train.y, tc.class_weight), verbose=verbose)
-    return len(timer.seconds), _median_epoch(timer.seconds)
+    weights = class_weights(data.train.y, tc.class_weight)
+    started = time.perf_counter()
+    if cached:
+        fit_cached(model, (data.train.x, data.train.y), (data.val.x, data.val.y), batch_size=batch, epochs=epochs,
+                   seed=seed, callbacks=callbacks, class_weight=weights, verbose=verbose)
+    else:
+        model.fit(make_dataset(data.train.x, data.train.y, batch, shuffle=True, seed=seed),
+                  validation_data=make_dataset(data.val.x, data.val.y, batch), epochs=epochs, callbacks=callbacks,
+                  shuffle=False, class_weight=weights, verbose=verbose)
+    return {"epochs": len(timer.seconds), "seconds_per_epoch": _median_epoch(timer.seconds),
+            "train_seconds": time.perf_counter() - started}
 
 
 def _compile(model: keras.Model, task: Task, learning_rate: float) -> keras.Model:
@@ -622,36 +631,37 @@ def _run_arms(preset_dir: Path, task: Task, data: Dataset, full_train_x: Any, se
     scratch = type(preset.backbone).from_config(preset.backbone.get_config())  # same architecture, fresh weights
     scratch.adapt(full_train_x)  # statistics of all training inputs, as the pretrained base had
     model = _compile(transfer_model(scratch, build_head(head, scratch.output_dim), freeze=False), task, lr)
-    n_epochs, per_epoch = _fit(model, task, data, s, epochs, seed, verbose)
-    rows.append({"arm": "scratch", "score": _score(task, model, data), "epochs": n_epochs,
-                 "seconds_per_epoch": per_epoch, "trainable_params": _trainable(model)})
+    fitted = _fit(model, task, data, s, epochs, seed, verbose)
+    rows.append({"arm": "scratch", "score": _score(task, model, data), **fitted, "trainable_params": _trainable(model)})
 
     keras.utils.set_random_seed(seed)
     base = preset.backbone
     model = _compile(transfer_model(base, build_head(head, base.output_dim), freeze=True), task, lr)
-    n_epochs, per_epoch = _fit(model, task, data, s, epochs, seed, verbose)
-    rows.append({"arm": "transfer", "score": _score(task, model, data), "epochs": n_epochs,
-                 "seconds_per_epoch": per_epoch, "trainable_params": _trainable(model)})
+    cached, _ = can_cache(task.with_overrides(freeze=True), model)  # features computed once, as the harness does
+    fitted = _fit(model, task, data, s, epochs, seed, verbose, cached=cached)
+    rows.append({"arm": "transfer", "score": _score(task, model, data), **fitted, "trainable_params": _trainable(model),
+                 "feature_cache": cached})
     if s.fine_tune:
-        n_epochs, per_epoch = _fine_tune(model, task, data, s, s.fine_tune_epochs or epochs, seed,
-                                         s.fine_tune_learning_rate or lr / 10, verbose)
-        rows.append({"arm": "fine-tuned", "score": _score(task, model, data), "epochs": n_epochs,
-                     "seconds_per_epoch": per_epoch, "trainable_params": _trainable(model)})
+        fitted = _fine_tune(model, task, data, s, s.fine_tune_epochs or epochs, seed,
+                            s.fine_tune_learning_rate or lr / 10, verbose)
+        rows.append({"arm": "fine-tuned", "score": _score(task, model, data), **fitted,
+                     "trainable_params": _trainable(model)})
     return rows
 
 
 def _fine_tune(model: keras.Model, task: Task, data: Dataset, s: TrainSettings, epochs: int, seed: int,
-               learning_rate: float, verbose) -> tuple[int, float]:
-    """Gradual unfreezing; returns the total epochs and the seconds per epoch of the last stage
-    (the whole base trainable: the cost of full fine-tuning)."""
+               learning_rate: float, verbose) -> dict[str, Any]:
+    """Gradual unfreezing; returns the total epochs and seconds, and the seconds per epoch of the last
+    stage (the whole base trainable: the cost of full fine-tuning)."""
     layers = len(unfreeze(model, None, learning_rate))  # how many layers can be unfrozen
     stages = max(1, min(s.fine_tune_stages, layers))
-    total = 0
+    total = {"epochs": 0, "train_seconds": 0.0}
     for stage in range(1, stages + 1):
         unfreeze(model, -(-layers * stage // stages), learning_rate)  # recompiles: a fresh optimizer per stage
-        n_epochs, per_epoch = _fit(model, task, data, s, epochs, seed, verbose)
-        total += n_epochs
-    return total, per_epoch
+        fitted = _fit(model, task, data, s, epochs, seed, verbose)
+        total = {"epochs": total["epochs"] + fitted["epochs"],
+                 "train_seconds": total["train_seconds"] + fitted["train_seconds"]}
+    return {**total, "seconds_per_epoch": fitted["seconds_per_epoch"]}
 
 
 def _trainable(model: keras.Model) -> int:
@@ -719,6 +729,7 @@ class TransferReport:
                     "gain_mean": float(gains.mean()) if arm != "scratch" else 0.0,
                     "gain_std": float(gains.std(ddof=1)) if arm != "scratch" and len(gains) > 1 else 0.0,
                     "seconds_per_epoch": float(np.median([r["seconds_per_epoch"] for r in runs.values()])),
+                    "train_seconds": float(np.median([r.get("train_seconds", np.nan) for r in runs.values()])),
                     "epochs": float(np.mean([r["epochs"] for r in runs.values()])),
                 })
         return out
