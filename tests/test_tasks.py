@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo.data import DATASETS, load_dataset
+from zoo.data import load_dataset
 from zoo.data.types import Dataset, Split, take
 from zoo.errors import DataNotFoundError, ZooError
 from zoo.tasks import Task, get_task, list_tasks
@@ -150,8 +150,6 @@ def _write_generic_data(name: str, folder) -> dict:
 @pytest.mark.parametrize("name", GENERIC)
 def test_each_generic_task_trains_on_a_users_file(name, tmp_path):
     task = tiny(get_task(name))
-    if task.dataset not in DATASETS:
-        pytest.skip(f"generic loader '{task.dataset}' is not registered in zoo.data.DATASETS yet")
     task.data_options.update(_write_generic_data(name, tmp_path))
     run = zoo.fit(task, out_dir=tmp_path / "runs", verbose=0, jit_compile=False)
     assert task.primary_metric in run.report["test"]
@@ -161,8 +159,6 @@ def test_each_generic_task_trains_on_a_users_file(name, tmp_path):
 
 def test_generic_task_without_a_path_names_the_missing_option(tmp_path):
     task = get_task("tabular/classification")
-    if task.dataset not in DATASETS:
-        pytest.skip(f"generic loader '{task.dataset}' is not registered in zoo.data.DATASETS yet")
     with pytest.raises(ZooError, match="path"):
         zoo.fit(task, out_dir=tmp_path, epochs=1, verbose=0)
 
@@ -189,8 +185,6 @@ def test_generic_tabular_task_on_scikit_learn_wine_csv(tmp_path):
     from sklearn.preprocessing import StandardScaler
 
     task = get_task("tabular/classification")
-    if task.dataset not in DATASETS:
-        pytest.skip(f"generic loader '{task.dataset}' is not registered in zoo.data.DATASETS yet")
     frame = load_wine(as_frame=True).frame
     path = tmp_path / "wine.csv"
     frame.to_csv(path, index=False)
