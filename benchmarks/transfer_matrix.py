@@ -8,7 +8,7 @@ paired by seed, positive = transfer better) and seconds per epoch of head-only t
 training, for BENCHMARKS.md.
 
     python -m benchmarks.transfer_matrix [--quick] [--families timeseries,image,text,tabular]
-        [--seeds 3] [--fractions 0.01,0.1,1.0] [--out runs/benchmarks/transfer_matrix]
+        [--seeds 3] [--fractions 0.01,0.1,1.0] [--out runs/benchmarks/transfer_matrix] [--pairs SRC:TGT,...]
 
 Presets are kept in `<out>/<family>/presets/` and reused by the next run (delete to re-pretrain).
 """
@@ -52,13 +52,18 @@ def main(argv=None) -> None:
     args = parse_args(__doc__.splitlines()[0], argv,
                       families=(str, "timeseries,image,text,tabular", "comma-separated families"),
                       seeds=(int, 3, "seeds per cell"), fractions=(str, "0.01,0.1,1.0", "label fractions"),
-                      out=(str, "runs/benchmarks/transfer_matrix", "presets and reports"))
+                      out=(str, "runs/benchmarks/transfer_matrix", "presets and reports"),
+                      pairs=(str, "", "only these cells, e.g. 'phrasebank:pubmedqa,pubmedqa:pubmedqa' (one family)"))
     families = [f.strip() for f in args.families.split(",") if f.strip()]
     fractions = [float(f) for f in args.fractions.split(",")]
     header("Pretrained + transferred vs from scratch, by label budget", args.quick)
     timing = []
     for family in families:
         spec = MATRICES[family]
+        if args.pairs:
+            pairs = [tuple(p.split(":")) for p in args.pairs.split(",")]
+            spec = dataclasses.replace(spec, pairs=pairs, sources={s: spec.sources[s] for s, _ in pairs},
+                                       targets={t: spec.targets[t] for _, t in pairs})
         if args.quick:  # one source, one target, tiny budgets: the same code path in seconds
             source, target = (spec.pairs or [(next(iter(spec.sources)), next(iter(spec.targets)))])[0]
             spec = dataclasses.replace(spec, sources={source: spec.sources[source]},
