@@ -276,3 +276,21 @@ def test_german_credit_codebook_matches_attributes():
     for name, kind, allowed in german_credit.ATTRIBUTES:
         if kind == "categorical":
             assert set(german_credit.CODE_LABELS[name]) == set(allowed)
+
+
+def test_a_vocabulary_learned_from_text_with_unicode_spaces_saves_and_loads(tmp_path):
+    """PubMedQA abstracts write "p\u00a0<\u00a00.05": keras-hub's pre-tokenizer turns the no-break space into a
+    space inside a word, and the learned vocabulary once held "p " beside "p", which broke loading."""
+    import keras_hub
+
+    from zoo.data.text import fit_tokenizer
+
+    texts = ["the effect was significant (p\u00a0<\u00a00.05, n\u2009=\u200995 patients)"] * 40
+    tokenizer = fit_tokenizer(texts, vocab_size=200)
+    vocabulary = tokenizer.get_vocabulary()
+    assert len(set(vocabulary)) == len(vocabulary)
+    assert not [t for t in vocabulary if any(c.isspace() for c in t)]
+    tokenizer.save_assets(str(tmp_path))
+    loaded = keras_hub.tokenizers.WordPieceTokenizer(lowercase=True)
+    loaded.load_assets(str(tmp_path))  # raised "Tokens in the vocabulary must be unique" before
+    np.testing.assert_array_equal(loaded(texts[:1]), tokenizer(texts[:1]))

@@ -106,7 +106,23 @@ def compute_vocabulary(
     vocab = learner.learn_with_thresh(filtered, lower, params)
     if len(vocab) > vocab_size:
         vocab = learner.learn_binary_search(filtered, lower, upper, params)
-    return list(vocab[:vocab_size])
+    return _loadable(vocab)[:vocab_size]
+
+
+def _loadable(vocab: Sequence[str]) -> list[str]:
+    """The vocabulary without tokens that hold whitespace, each token once.
+
+    keras-hub's pre-tokenizer splits on ASCII whitespace before it normalizes, so a no-break or
+    thin space (common in abstracts: "p\u00a0<\u00a00.05") becomes a space inside a "word", and the
+    learner can make tokens such as "p ". Saved one per line and read back with `rstrip`, they
+    collide ("p " and "p"), and the vocabulary no longer loads ("Tokens in the vocabulary must be
+    unique"). Words holding such spaces become [UNK] instead.
+
+    Example:
+    >>> _loadable(["[PAD]", "p", "p ", " ", "0", "0"])
+    ['[PAD]', 'p', '0']
+    """
+    return [token for token in dict.fromkeys(vocab) if token and not any(c.isspace() for c in token)]
 
 
 def fit_tokenizer(train_texts: Sequence[str], vocab_size: int = 8000, lowercase: bool = True) -> Any:
