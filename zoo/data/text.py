@@ -72,9 +72,9 @@ def compute_vocabulary(
         import keras_hub
 
         data = tf.data.Dataset.from_tensor_slices(tf.constant(texts, dtype=tf.string))
-        return keras_hub.tokenizers.compute_word_piece_vocabulary(
+        return _loadable(keras_hub.tokenizers.compute_word_piece_vocabulary(
             data, vocab_size, lowercase=lowercase, reserved_tokens=list(RESERVED_TOKENS)
-        )
+        ))
     counts: collections.Counter[str] = collections.Counter()
     for start in range(0, len(texts), 1024):  # eager batches: no tf.data graph to trace
         words = pretokenize(
