@@ -40,13 +40,29 @@ def _input_like(backbone: Backbone):
     )
 
 
-def transfer_model(backbone: Backbone, head: keras.Model, freeze: bool = True, name: str = "transfer_model") -> keras.Model:
+def transfer_model(
+    backbone: Backbone,
+    head: keras.Model,
+    freeze: bool = True,
+    name: str = "transfer_model",
+    inference_mode: bool | None = None,
+) -> keras.Model:
     """Backbone + head as one functional model, the backbone frozen by default.
 
-    The backbone runs in inference mode (`InferenceMode`), so its BatchNorm layers always use their
-    moving statistics (keras#9214) and Dropout is off, whether or not it is frozen; with
-    `freeze=True` its weights are also excluded from training. Compile after this call
-    (the zoo's harness does), or use `unfreeze` which recompiles for you.
+    A frozen (pretrained) backbone runs in inference mode (`InferenceMode`): its BatchNorm layers
+    use their moving statistics (keras#9214) and Dropout is off, also after `unfreeze` makes it
+    trainable for fine-tuning. With `freeze=False` (training from scratch) the backbone trains
+    normally: its Dropout is active and BatchNorm normalizes with batch statistics and updates
+    its moving ones. Compile after this call (the zoo's harness does), or use `unfreeze` which
+    recompiles for you.
+
+    Args:
+        backbone: a `Backbone`.
+        head: a head model (`build_head`).
+        freeze: exclude the backbone's weights from training.
+        name: the model's name.
+        inference_mode: run the backbone in inference mode whatever the training flag; default:
+            as `freeze` (pass `True` to fine-tune a pretrained base unfrozen from the start).
 
     Example:
     >>> from builders.backbones import CNNBackbone
@@ -60,7 +76,10 @@ def transfer_model(backbone: Backbone, head: keras.Model, freeze: bool = True, n
         raise ConfigError(f"transfer_model: backbone must be a builders Backbone, got {type(backbone).__name__}.")
     backbone.trainable = not freeze
     inputs = _input_like(backbone)
-    features = InferenceMode(backbone, name=f"{backbone.name}_inference")(inputs)
+    if freeze if inference_mode is None else inference_mode:
+        features = InferenceMode(backbone, name=f"{backbone.name}_inference")(inputs)
+    else:
+        features = backbone(inputs)
     return keras.Model(inputs, head(features), name=name)
 
 

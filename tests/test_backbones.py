@@ -76,15 +76,30 @@ def test_frozen_base_keeps_every_backbone_weight_and_statistic(case):
     assert any(not np.array_equal(a, b) for a, b in zip(before_head, _snapshot(head), strict=True))
 
 
-def test_unfrozen_backbone_batchnorm_statistics_stay_fixed_but_weights_train():
+def test_a_backbone_trained_from_scratch_uses_dropout_and_batch_statistics():
     backbone = make("cnn")
     model = transfer_model(backbone, build_head(HeadConfig("binary"), backbone.output_dim), freeze=False)
     model.compile(keras.optimizers.Adam(0.05), "binary_crossentropy")
+    x = sample_inputs("cnn", 16)
+    assert not np.allclose(model(x, training=True), model(x, training=False))  # BatchNorm and Dropout are live
     bn = backbone.get_layer("stem_bn")
-    mean_before, gamma_before = bn.moving_mean.numpy().copy(), bn.gamma.numpy().copy()
-    model.fit(sample_inputs("cnn", 16), np.arange(16) % 2, epochs=1, batch_size=4, verbose=0)
+    mean_before = bn.moving_mean.numpy().copy()
+    model.fit(x, np.arange(16) % 2, epochs=1, batch_size=4, verbose=0)
+    assert not np.array_equal(mean_before, bn.moving_mean.numpy())
+
+
+def test_an_unfrozen_pretrained_base_keeps_its_batchnorm_statistics_but_weights_train():
+    backbone = make("cnn")
+    model = transfer_model(backbone, build_head(HeadConfig("binary"), backbone.output_dim), freeze=True)
+    model.compile("adam", "binary_crossentropy")
+    unfreeze(model, learning_rate=0.05)  # fine-tuning: keras#9214
+    bn = backbone.get_layer("stem_bn")
+    mean_before, kernel_before = bn.moving_mean.numpy().copy(), backbone.get_layer("stem_conv").kernel.numpy().copy()
+    x = sample_inputs("cnn", 16)
+    np.testing.assert_array_equal(model(x, training=True), model(x, training=False))
+    model.fit(x, np.arange(16) % 2, epochs=1, batch_size=4, verbose=0)
     np.testing.assert_array_equal(mean_before, bn.moving_mean.numpy())
-    assert not np.array_equal(gamma_before, bn.gamma.numpy())
+    assert not np.array_equal(kernel_before, backbone.get_layer("stem_conv").kernel.numpy())
 
 
 def test_unfreeze_makes_exactly_the_chosen_layers_trainable_and_takes_effect():

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from builders import HeadConfig, unfreeze
+from builders import HeadConfig, get_backbone, unfreeze
 from zoo.data.types import Dataset, Split
 from zoo.harness.build import build_model
 from zoo.harness.caching import can_cache, fit_cached
@@ -138,7 +138,7 @@ def test_caching_is_off_with_a_reason_when_invalid():
 def test_mixed_bfloat16_head_output_and_loss_are_float32():
     data = _data(n=16)
     model = _build(_task(freeze=False), data, dtype="mixed_bfloat16")
-    backbone = model.get_layer("cnn_backbone_inference").layer
+    backbone = get_backbone(model)
     assert backbone.compute_dtype == "bfloat16" and backbone.output.dtype == "bfloat16"
     x, y = data.train.x, data.train.y
     out = model(x, training=True)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import zoo
+from builders import get_backbone
 from zoo.data.types import Dataset, Split
 from zoo.errors import DataNotFoundError, DataValidationError, UnknownNameError
 from zoo.harness.fit import load_run_config, prepare_data, run
@@ -60,7 +61,7 @@ def test_overrides_reach_the_model(tmp_path):
     task = zoo.get_task("medical/breast_cancer_diagnosis").with_overrides(backbone_params=TINY_TABULAR)
     r = zoo.fit(task, out_dir=tmp_path, epochs=1, batch_size=64, max_train_examples=100, verbose=0)
     assert r.report["train_examples"] == 100
-    assert r.model.get_layer("tabular_backbone_inference").layer.get_layer("dense_0").units == 8
+    assert get_backbone(r.model).get_layer("dense_0").units == 8
 
 
 def test_class_weights_balanced_recorded(tmp_path):
