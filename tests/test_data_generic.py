@@ -35,6 +35,23 @@ def test_stratified_split_preserves_classes_and_partitions():
     with pytest.raises(DataValidationError, match="fraction"):
         splits.random_split(10, 1.5)
 
+def test_kfold_split_tests_every_row_once_with_class_shares():
+    y = np.array([0] * 70 + [1] * 30)
+    parts = [splits.kfold_train_val_test(y, k, 10, 0.2, seed=1) for k in range(1, 11)]
+    tests = np.concatenate([test for _, _, test in parts])
+    assert sorted(tests.tolist()) == list(range(100))
+    for train, val, test in parts:
+        assert np.bincount(y[test]).tolist() == [7, 3]
+        assert (len(train), len(val)) == (72, 18) and np.bincount(y[val]).tolist() == [13, 5]
+        assert not set(test) & (set(train) | set(val)) and not set(train) & set(val)
+    other_seed = splits.kfold_train_val_test(y, 1, 10, 0.2, seed=2)[2]
+    assert not np.array_equal(other_seed, parts[0][2])
+    with pytest.raises(DataValidationError, match="fold is 11"):
+        splits.kfold_train_val_test(y, 11, 10, 0.2)
+    with pytest.raises(DataValidationError, match="folds is 1"):
+        splits.kfold_train_val_test(y, 1, 1, 0.2)
+
+
 
 # === Tabular ===
 

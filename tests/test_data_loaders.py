@@ -128,6 +128,13 @@ def test_german_credit():
     numeric, _, y = german_credit.read_table(Path(_dir_or_skip(german_credit.SOURCE)) / "german.data")
     whole = collections.Counter(tuple(r.tolist()) + (int(c),) for r, c in zip(numeric, y, strict=True))
     assert _rows(ds.train) + _rows(ds.val) + _rows(ds.test) == whole
+    # 10-fold cross-validation (StatLog's protocol): fold k is the test set; the folds' tests partition the file.
+    fold = _load(german_credit, seed=0, fold=4)
+    assert (len(fold.train), len(fold.val), len(fold.test)) == (720, 180, 100) and "Fold 4 of" in fold.meta["split"]
+    tests = collections.Counter()
+    for k in range(1, 11):
+        tests += _rows(_load(german_credit, seed=0, fold=k).test)
+    assert tests == whole
 
 
 def test_ai4i2020_no_leaky_columns_and_imbalance_warning():

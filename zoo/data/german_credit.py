@@ -167,18 +167,28 @@ def read_table(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def load(
-    data_dir: str | None = None, *, seed: int = 0, test_fraction: float = 0.2, val_fraction: float = 0.2
+    data_dir: str | None = None,
+    *,
+    seed: int = 0,
+    test_fraction: float = 0.2,
+    val_fraction: float = 0.2,
+    fold: int | None = None,
+    folds: int = 10,
 ) -> Dataset:
     """Load German Credit as tabular classification (0 = good, 1 = bad).
 
     Split: stratified, seeded: `test_fraction` of the 1,000 rows for test, then `val_fraction` of
-    the rest for validation (defaults 64/16/20). Category codes are learned from train only.
+    the rest for validation (defaults 64/16/20). With `fold`, test is instead fold `fold` of a
+    seeded stratified `folds`-fold split (StatLog's protocol is 10-fold cross-validation: run
+    folds 1..10 and average). Category codes are learned from train only.
 
     Args:
         data_dir: optional str. A directory holding `german_credit/` or its files.
         seed: int. The split seed.
         test_fraction: float. Share of all rows for test.
         val_fraction: float. Share of the remaining rows for validation.
+        fold: int or None. 1..`folds`: test on that cross-validation fold (ignores `test_fraction`).
+        folds: int. Number of cross-validation folds when `fold` is given.
 
     Returns:
         A `Dataset` whose x is `{"numeric": float32 (n, 7), "categorical": int32 (n, 13)}`; meta
@@ -193,7 +203,13 @@ def load(
     numeric, categorical, y = read_table(directory / DATA_FILE)
     if len(y) != 1000:
         raise DataValidationError(f"{DATA_FILE}: {len(y)} rows; expected 1000.")
-    index = splits.train_val_test(y, test_fraction, val_fraction, seed)
+    if fold is None:
+        index = splits.train_val_test(y, test_fraction, val_fraction, seed)
+        split = splits.describe(test_fraction, val_fraction, seed) + " No official split exists."
+    else:
+        index = splits.kfold_train_val_test(y, fold, folds, val_fraction, seed)
+        split = (f"Fold {fold} of a stratified {folds}-fold split with seed {seed} is the test set; "
+                 f"{100 * val_fraction:.0f}% of the other folds (stratified) for validation. No official split exists.")
     train, val, test, table_meta = tabular.build_tabular_splits(
         numeric, categorical, y, index, NUMERIC_NAMES, CATEGORICAL_NAMES, DATA_FILE
     )
@@ -202,7 +218,7 @@ def load(
         "source": SOURCE.name,
         "modality": "tabular",
         "task_type": "classification",
-        "split": splits.describe(test_fraction, val_fraction, seed) + " No official split exists.",
+        "split": split,
         "sha256": common.checksums(directory, SOURCE, [DATA_FILE]),
         "num_classes": 2,
         "class_names": list(CLASS_NAMES),

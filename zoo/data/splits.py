@@ -125,6 +125,50 @@ def train_val_test(
     return rest[train_pos], rest[val_pos], test
 
 
+def kfold_train_val_test(
+    y: Any, fold: int, folds: int, val_fraction: float, seed: Seed = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Indices `(train, val, test)` for fold `fold` (1-based) of a seeded stratified `folds`-fold split.
+
+    Each class's rows are shuffled and dealt to the folds in turn, each class continuing where the
+    previous one stopped: every fold holds each class's share within one row, and fold sizes differ
+    by at most one.
+    Test is fold `fold`; validation is a stratified `val_fraction` of the other folds. Over
+    `fold = 1..folds` every row is tested exactly once (cross-validation, as StatLog reports).
+
+    Args:
+        y: array-like. The class of each row.
+        fold: int. Which fold is the test set, 1..`folds`.
+        folds: int. The number of folds (at least 2).
+        val_fraction: float. The share of the training folds held out for validation.
+        seed: int or `np.random.Generator`. The seed of the fold assignment and the validation split.
+
+    Example:
+    >>> y = np.array([0] * 80 + [1] * 20)
+    >>> tests = [kfold_train_val_test(y, k, 10, 0.2, seed=0)[2] for k in range(1, 11)]
+    >>> sorted(np.concatenate(tests).tolist()) == list(range(100)), np.bincount(y[tests[0]]).tolist()
+    (True, [8, 2])
+    """
+    if isinstance(folds, bool) or not isinstance(folds, numbers.Integral) or folds < 2:
+        raise DataValidationError(f"folds is {folds!r}; expected an integer of at least 2.")
+    if isinstance(fold, bool) or not isinstance(fold, numbers.Integral) or not 1 <= fold <= folds:
+        raise DataValidationError(f"fold is {fold!r}; expected an integer from 1 to {folds}.")
+    rng = _rng(seed)
+    y = np.asarray(y)
+    _, inverse = np.unique(y, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    assignment = np.empty(len(y), dtype=int)
+    dealt = 0
+    for c in range(inverse.max() + 1):
+        rows = rng.permutation(np.flatnonzero(inverse == c))
+        assignment[rows] = (dealt + np.arange(len(rows))) % folds
+        dealt += len(rows)
+    test = np.flatnonzero(assignment == fold - 1)
+    rest = np.flatnonzero(assignment != fold - 1)
+    train_pos, val_pos = stratified_split(y[rest], val_fraction, rng)
+    return rest[train_pos], rest[val_pos], test
+
+
 def describe(test_fraction: float, val_fraction: float, seed: int, *, stratify: bool = True) -> str:
     """A sentence describing a `train_val_test` split, for a dataset's `meta["split"]`.
 
