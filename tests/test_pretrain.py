@@ -227,3 +227,81 @@ def test_metadata_records_checksums_of_every_file(tmp_path):
     _, _, path = _text_preset(tmp_path)
     recorded = json.loads((path / "metadata.json").read_text())["vertical_zoo"]["sha256"]
     assert set(recorded) == {"config.json", "model.weights.h5", "tokenizer.json", "assets/tokenizer/vocabulary.txt"}
+
+
+# === keras-hub model presets as transfer sources ===
+
+_BERT_VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "profit", "rose", "fell", "the", "loss", "sales",
+                    "widened", "sharply"]
+
+
+def _bert(sequence_length=12):
+    import keras_hub
+
+    keras.utils.set_random_seed(0)
+    return keras_hub.models.BertBackbone(vocabulary_size=len(_BERT_VOCABULARY), num_layers=1, num_heads=2,
+                                         hidden_dim=8, intermediate_dim=16, max_sequence_length=sequence_length)
+
+
+@pytest.mark.parametrize("pooling", ["auto", "mean", "first"])
+def test_hub_text_backbone_pools_the_encoder_and_reloads_in_safe_mode(pooling, tmp_path):
+    from builders import HeadConfig, HubTextBackbone, build_head, transfer_model
+
+    encoder = _bert()
+    backbone = HubTextBackbone(encoder, sequence_length=12, pooling=pooling)
+    ids = np.array([[2, 5, 6, 3] + [0] * 8, [2, 7, 3] + [0] * 9], "int32")
+    out = encoder.predict({"token_ids": ids, "padding_mask": (ids != 0).astype("int32"),
+                           "segment_ids": np.zeros_like(ids)}, verbose=0)
+    mask = (ids != 0)[..., None]
+    expected = {"auto": out["pooled_output"], "first": out["sequence_output"][:, 0],
+                "mean": (out["sequence_output"] * mask).sum(1) / mask.sum(1)}[pooling]
+    np.testing.assert_allclose(backbone.predict(ids, verbose=0), expected, atol=1e-5)
+    model = transfer_model(backbone, build_head(HeadConfig("binary"), backbone.output_dim), freeze=True)
+    assert len(model.trainable_weights) == 2  # the head's kernel and bias: the encoder is frozen
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)
+    np.testing.assert_allclose(loaded.predict(ids, verbose=0), model.predict(ids, verbose=0), atol=1e-6)
+
+
+def test_hub_text_backbone_refuses_what_it_cannot_wrap():
+    from builders import HubTextBackbone
+
+    with pytest.raises(ConfigError, match="max_sequence_length 12"):
+        HubTextBackbone(_bert(), sequence_length=20)
+    with pytest.raises(ConfigError, match="pooling"):
+        HubTextBackbone(_bert(), sequence_length=12, pooling="max")
+    with pytest.raises(ConfigError, match="does not take token ids"):
+        HubTextBackbone(RNNBackbone(sequence_length=4, num_features=2, units=3), sequence_length=4)
+    with pytest.raises(ConfigError, match="keras-hub Backbone, got Sequential"):
+        HubTextBackbone(keras.Sequential([keras.layers.Dense(2)]), sequence_length=4)
+
+
+def test_a_local_keras_hub_bert_preset_is_a_transfer_source(tmp_path):
+    import keras_hub
+
+    from builders import HubTextBackbone
+    from zoo.data.types import Dataset, Split
+    from zoo.tasks import get_task
+    from zoo.transfer import TrainSettings, tokenize_for_preset, transfer
+
+    encoder = _bert()
+    tokenizer = keras_hub.models.BertTokenizer(vocabulary=_BERT_VOCABULARY)
+    path = tmp_path / "bert"
+    encoder.save_to_preset(str(path))
+    keras_hub.models.BertTextClassifierPreprocessor(tokenizer=tokenizer, sequence_length=10).save_to_preset(str(path))
+    preset = load_preset(path)
+    assert isinstance(preset.backbone, HubTextBackbone) and preset.backbone.sequence_length == 10
+    assert "BertBackbone" in preset.card["objective"]
+    # The pretrained weights are the preset's.
+    for a, b in zip(encoder.get_weights(), preset.backbone.encoder.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    texts = np.array(["profit rose sharply", "the loss widened", "sales fell", "profit fell"] * 6, dtype=object)
+    split = Split(texts, np.arange(len(texts)) % 3)
+    data = Dataset(split, split, split, {"num_classes": 3, "class_names": ["negative", "neutral", "positive"]})
+    ids = tokenize_for_preset(data, preset).train.x
+    assert ids[0].tolist() == [2, 5, 6, 12, 3] + [0] * 5  # [CLS] profit rose sharply [SEP], padded
+    report = transfer(path, get_task("finance/sentiment"), data=data, label_fractions=[1.0], seeds=1,
+                      settings=TrainSettings(epochs=1, min_steps=1))
+    assert [r["arm"] for r in report.rows] == ["scratch", "transfer"]
+    assert report.rows[1]["feature_cache"] and report.rows[1]["trainable_params"] == 8 * 3 + 3
+    assert report.rows[0]["trainable_params"] == encoder.count_params() + 8 * 3 + 3  # scratch: the whole encoder

@@ -173,13 +173,21 @@ def verify_preset(preset_dir: str | os.PathLike) -> dict[str, Any]:
     return metadata
 
 
-def load_preset(preset_dir: str | os.PathLike, *, verify: bool = True, dtype: Any = None) -> Preset:
+def load_preset(preset_dir: str | os.PathLike, *, verify: bool = True, dtype: Any = None,
+                sequence_length: int | None = None) -> Preset:
     """Load a local preset directory (offline): checksums, backbone with its weights, tokenizer.
 
+    Our presets (`pretrain`, `save_preset`) load as saved. A keras-hub text model preset saved
+    locally (e.g. a `BertBackbone` with its `BertTokenizer`, from `save_to_preset` or a Kaggle
+    download) loads as a `builders.backbones.hub.HubTextBackbone` on token ids, with the
+    preset's own tokenizer; nothing is downloaded.
+
     Args:
-        preset_dir: the directory (`pretrain` or `save_preset` wrote it).
+        preset_dir: the directory (`pretrain` or `save_preset` wrote it, or a keras-hub preset).
         verify: check every file against the sha256s recorded in `metadata.json` first.
         dtype: optional dtype policy for the backbone, e.g. `"mixed_float16"`.
+        sequence_length: keras-hub text presets only: token ids per example (default: the
+            preset's preprocessor's `sequence_length`, else the encoder's maximum, at most 128).
 
     Example:
     >>> import tempfile
@@ -194,12 +202,35 @@ def load_preset(preset_dir: str | os.PathLike, *, verify: bool = True, dtype: An
     metadata = verify_preset(path) if verify else json.loads((path / "metadata.json").read_text())
     backbone = keras_hub.models.Backbone.from_preset(str(path), **({"dtype": dtype} if dtype else {}))
     tokenizer = None
+    if not isinstance(backbone, Backbone):
+        return _hub_preset(path, backbone, metadata, sequence_length)
     if (path / "tokenizer.json").is_file():
         # keras-hub's Tokenizer.from_preset wants a tokenizer class registered for the backbone class;
         # rebuild it from its config and vocabulary file instead.
         tokenizer = keras.saving.deserialize_keras_object(json.loads((path / "tokenizer.json").read_text()))
         tokenizer.load_assets(str(path / Path(VOCABULARY_FILE).parent))
     return Preset(path, backbone, tokenizer, metadata)
+
+
+def _hub_preset(path: Path, encoder: Any, metadata: dict[str, Any], sequence_length: int | None) -> Preset:
+    """A keras-hub model preset as a `Preset`: the encoder wrapped as a `HubTextBackbone`, its tokenizer."""
+    import keras_hub
+
+    from builders.backbones.hub import HubTextBackbone
+
+    if not (path / "tokenizer.json").is_file():
+        raise ConfigError(f"{path}: a keras-hub {type(encoder).__name__} preset without tokenizer.json; only text "
+                          "encoders with their tokenizer can be transferred (save both with save_to_preset).")
+    tokenizer = keras_hub.models.Tokenizer.from_preset(str(path))
+    if sequence_length is None:
+        preprocessor = path / "preprocessor.json"
+        config = json.loads(preprocessor.read_text()).get("config", {}) if preprocessor.is_file() else {}
+        sequence_length = int(config.get("sequence_length") or min(getattr(encoder, "max_sequence_length", 128), 128))
+    padding_id = getattr(tokenizer, "pad_token_id", None)
+    backbone = HubTextBackbone(encoder, sequence_length, padding_id=0 if padding_id is None else int(padding_id))
+    card = {"name": path.name, "objective": f"keras-hub preset ({type(encoder).__name__}, "
+            f"keras-hub {metadata.get('keras_hub_version', '?')})", **metadata.get("vertical_zoo", {})}
+    return Preset(path, backbone, tokenizer, {**metadata, "vertical_zoo": card})
 
 
 # === Corpora ===
@@ -468,8 +499,10 @@ def pretrain(
 def tokenize_for_preset(data: Dataset, preset: Preset) -> Dataset:
     """A text `Dataset` tokenized with the preset's own tokenizer, at the backbone's sequence length.
 
+    A keras-hub model preset's ids are packed as its encoder was trained: start and end tokens
+    (e.g. `[CLS]`, `[SEP]`) and its padding id, by keras-hub's `StartEndPacker`.
     `meta["oov_rate"]` is the share of the train split's tokens that are `[UNK]` in the source
-    vocabulary: the price of transferring across vocabularies.
+    vocabulary: the price of transferring across vocabularies (None when it has no `[UNK]`).
 
     Example:
     >>> import tempfile
@@ -484,18 +517,27 @@ def tokenize_for_preset(data: Dataset, preset: Preset) -> Dataset:
     >>> out.train.x.shape, out.meta["oov_rate"] > 0
     ((2, 4), True)
     """
+    from builders.backbones.hub import HubTextBackbone
     from zoo.data.text import tokenize
 
-    if preset.tokenizer is None:
+    tokenizer = preset.tokenizer
+    if tokenizer is None:
         raise ConfigError(f"{preset.path}: a text target needs a preset saved with its tokenizer (tokenizer.json).")
     length = int(preset.backbone.sequence_length)
-    splits = [Split(tokenize(preset.tokenizer, s.x, length), s.y) for s in (data.train, data.val, data.test)]
-    ids = splits[0].x
-    unk = int(preset.tokenizer.token_to_id("[UNK]"))
-    oov = float((ids == unk).sum() / max(1, (ids > 0).sum()))
-    meta = {**data.meta, "vocab_size": int(preset.tokenizer.vocabulary_size()), "sequence_length": length,
-            "vocabulary": [str(t) for t in preset.tokenizer.get_vocabulary()], "oov_rate": oov,
-            "tokenizer": {"kind": "WordPiece", "fitted_on": f"the preset's corpus ({preset.path.name})"}}
+    packing: dict[str, Any] = {}
+    if isinstance(preset.backbone, HubTextBackbone):
+        packing = {"start_id": getattr(tokenizer, "start_token_id", None),
+                   "end_id": getattr(tokenizer, "end_token_id", None), "padding_id": preset.backbone.padding_id}
+    ids = [tokenize(tokenizer, s.x, length, **packing) for s in (data.train, data.val, data.test)]
+    splits = [Split(x, s.y) for x, s in zip(ids, (data.train, data.val, data.test), strict=True)]
+    vocabulary = [str(t) for t in tokenizer.get_vocabulary()]
+    oov = None
+    if "[UNK]" in vocabulary:
+        unk = vocabulary.index("[UNK]")
+        oov = float((ids[0] == unk).sum() / max(1, (ids[0] != packing.get("padding_id", 0)).sum()))
+    meta = {**data.meta, "vocab_size": int(tokenizer.vocabulary_size()), "sequence_length": length,
+            "vocabulary": vocabulary, "oov_rate": oov,
+            "tokenizer": {"kind": type(tokenizer).__name__, "fitted_on": f"the preset's corpus ({preset.path.name})"}}
     return dataclasses.replace(data, train=splits[0], val=splits[1], test=splits[2], meta=meta)
 
 

@@ -2,6 +2,7 @@
 
 from builders.backbones.base import Backbone
 from builders.backbones.cnn import ApplicationBackbone, CNNBackbone
+from builders.backbones.hub import HubTextBackbone
 from builders.backbones.recommender import RecommenderBackbone
 from builders.backbones.rnn import RNNBackbone
 from builders.backbones.tabular import TabularBackbone
@@ -11,6 +12,7 @@ __all__ = [
     "ApplicationBackbone",
     "Backbone",
     "CNNBackbone",
+    "HubTextBackbone",
     "RNNBackbone",
     "RecommenderBackbone",
     "TabularBackbone",

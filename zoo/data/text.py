@@ -151,31 +151,51 @@ def fit_tokenizer(train_texts: Sequence[str], vocab_size: int = 8000, lowercase:
     )
 
 
-def tokenize(tokenizer: Any, texts: Sequence[str], sequence_length: int, batch_size: int = 512) -> np.ndarray:
-    """Token ids `int32 (n, sequence_length)`, truncated or right-padded with 0 ("[PAD]").
+def tokenize(
+    tokenizer: Any,
+    texts: Sequence[str],
+    sequence_length: int,
+    batch_size: int = 512,
+    *,
+    start_id: int | None = None,
+    end_id: int | None = None,
+    padding_id: int = 0,
+) -> np.ndarray:
+    """Token ids `int32 (n, sequence_length)`, truncated or right-padded with `padding_id` (0, "[PAD]").
 
     Runs the tokenizer eagerly on batches of `batch_size` texts (no `tf.data` graph to trace,
-    which makes it about twice as fast as a `tf.data` map on a few thousand sentences).
+    which makes it about twice as fast as a `tf.data` map on a few thousand sentences). With
+    `start_id` / `end_id` each text is packed as a pretrained encoder expects (e.g. BERT's
+    `[CLS] tokens [SEP]`, as keras-hub's `StartEndPacker` does): the text is cut so both fit.
 
     Args:
         tokenizer: a keras-hub tokenizer (e.g. from `fit_tokenizer`).
         texts: sequence of str.
-        sequence_length: int. Tokens kept per text.
+        sequence_length: int. Tokens kept per text (special tokens included).
         batch_size: int. Texts tokenized per step.
+        start_id: int or None. Id put before every text.
+        end_id: int or None. Id put after every (cut) text.
+        padding_id: int. Id that fills the rest.
 
     Example:
     >>> tokenizer = fit_tokenizer(["profit rose", "profit fell"], vocab_size=40)
     >>> ids = tokenize(tokenizer, ["profit rose sharply", ""], sequence_length=4)
     >>> ids.shape, ids.dtype, int(ids[1].sum())
     ((2, 4), dtype('int32'), 0)
+    >>> tokenize(tokenizer, ["profit rose sharply"], 4, start_id=2, end_id=3)[0, [0, 3]].tolist()
+    [2, 3]
     """
-    if sequence_length < 1:
-        raise DataValidationError(f"sequence_length is {sequence_length}; expected a positive integer.")
+    special = [i for i in (start_id, end_id) if i is not None]
+    if sequence_length < 1 + len(special):
+        raise DataValidationError(f"sequence_length is {sequence_length}; expected an integer of at least "
+                                  f"{1 + len(special)}.")
     values = _as_texts(texts, "texts")
-    out = np.zeros((len(values), sequence_length), dtype=np.int32)  # 0 is "[PAD]"
+    out = np.full((len(values), sequence_length), padding_id, dtype=np.int32)
     for start in range(0, len(values), batch_size):
         for i, row in enumerate(_rows(tokenizer.tokenize(values[start : start + batch_size]))):
-            row = np.asarray(row, dtype=np.int64).reshape(-1)[:sequence_length]
+            row = np.asarray(row, dtype=np.int64).reshape(-1)[: sequence_length - len(special)]
+            row = np.concatenate([[start_id] if start_id is not None else [], row,
+                                  [end_id] if end_id is not None else []]).astype(np.int64)
             out[start + i, : len(row)] = row
     return out
 
