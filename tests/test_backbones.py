@@ -170,3 +170,27 @@ def test_heads(kind, shape, tmp_path):
     assert out.shape == shape and out.dtype == "float32"
     head.save(tmp_path / "h.keras")
     np.testing.assert_allclose(keras.models.load_model(tmp_path / "h.keras").predict(np.ones((8, 5)), verbose=0), out, rtol=1e-5)
+
+
+def test_cnn_batchnorm_momentum_reaches_every_batchnorm_layer():
+    backbone = builders.CNNBackbone(input_shape=(8, 8, 1), filters=(4, 8), batch_norm_momentum=0.8)
+    norms = [layer for layer in backbone.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(norms) == 6 and {layer.momentum for layer in norms} == {0.8}
+    assert builders.CNNBackbone.from_config(backbone.get_config()).get_layer("stem_bn").momentum == 0.8
+
+
+def test_cnn_augmentation_is_live_from_scratch_and_off_in_a_frozen_base(tmp_path):
+    x = sample_inputs("cnn")
+    keras.utils.set_random_seed(0)
+    backbone = builders.CNNBackbone(input_shape=x.shape[1:], filters=(4, 8), augmentation=0.2)
+    scratch = transfer_model(backbone, build_head(HeadConfig("binary"), backbone.output_dim), freeze=False)
+    assert not np.allclose(scratch(x, training=True), scratch(x, training=True))  # a new draw every step
+    np.testing.assert_array_equal(scratch(x, training=False), scratch(x, training=False))
+    scratch.compile("adam", "binary_crossentropy")
+    scratch.fit(x, np.arange(8) % 2, verbose=0)
+    scratch.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), scratch.predict(x, verbose=0), atol=1e-6)
+    frozen = builders.CNNBackbone(input_shape=x.shape[1:], filters=(4, 8), augmentation=0.2)
+    model = transfer_model(frozen, build_head(HeadConfig("binary"), frozen.output_dim), freeze=True)
+    np.testing.assert_array_equal(model(x, training=True), model(x, training=False))

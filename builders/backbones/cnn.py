@@ -11,16 +11,16 @@ from builders.errors import ConfigError
 from builders.registry import register_backbone
 
 
-def _residual_block(x, filters: int, stride: int, name: str, kw: dict):
+def _residual_block(x, filters: int, stride: int, name: str, kw: dict, momentum: float):
     shortcut = x
     y = keras.layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, name=f"{name}_conv1", **kw)(x)
-    y = keras.layers.BatchNormalization(name=f"{name}_bn1", **kw)(y)
+    y = keras.layers.BatchNormalization(momentum=momentum, name=f"{name}_bn1", **kw)(y)
     y = keras.layers.ReLU(name=f"{name}_relu1", **kw)(y)
     y = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv2", **kw)(y)
-    y = keras.layers.BatchNormalization(name=f"{name}_bn2", **kw)(y)
+    y = keras.layers.BatchNormalization(momentum=momentum, name=f"{name}_bn2", **kw)(y)
     if stride != 1 or shortcut.shape[-1] != filters:
         shortcut = keras.layers.Conv2D(filters, 1, strides=stride, use_bias=False, name=f"{name}_proj", **kw)(x)
-        shortcut = keras.layers.BatchNormalization(name=f"{name}_proj_bn", **kw)(shortcut)
+        shortcut = keras.layers.BatchNormalization(momentum=momentum, name=f"{name}_proj_bn", **kw)(shortcut)
     y = keras.layers.Add(name=f"{name}_add", **kw)([y, shortcut])
     return keras.layers.ReLU(name=f"{name}_out", **kw)(y)
 
@@ -38,6 +38,13 @@ class CNNBackbone(Backbone):
         filters: sequence of int. Filters of each stage.
         blocks_per_stage: int. Residual blocks per stage.
         dropout: float. Dropout before the pooled output.
+        batch_norm_momentum: float. Momentum of the BatchNorm moving statistics. 0.9 (PyTorch's
+            default, which the MedMNIST ResNets used) lets them follow the weights on small
+            datasets; Keras's 0.99 needs hundreds of steps, so a model validated after a few
+            epochs of a 500-image set would be scored with statistics that are still mostly init.
+        augmentation: float. 0 for none; else random horizontal flips, and shifts and zooms of up
+            to this fraction of the image, applied only while training from scratch (a frozen
+            base runs in inference mode, where they are the identity).
         dtype: str or `keras.DTypePolicy`; forwarded to every layer.
 
     Example:
@@ -51,6 +58,8 @@ class CNNBackbone(Backbone):
         filters: Sequence[int] = (32, 64, 128),
         blocks_per_stage: int = 1,
         dropout: float = 0.0,
+        batch_norm_momentum: float = 0.9,
+        augmentation: float = 0.0,
         dtype=None,
         **kwargs,
     ):
@@ -60,13 +69,19 @@ class CNNBackbone(Backbone):
 
         # === Layers ===
         inputs = keras.Input(shape=tuple(input_shape), name="images")
-        x = keras.layers.Conv2D(filters[0], 3, padding="same", use_bias=False, name="stem_conv", **kw)(inputs)
-        x = keras.layers.BatchNormalization(name="stem_bn", **kw)(x)
+        x = inputs
+        if augmentation:
+            x = keras.layers.RandomFlip("horizontal", name="augment_flip", **kw)(x)
+            x = keras.layers.RandomTranslation(augmentation, augmentation, fill_mode="nearest",
+                                               name="augment_shift", **kw)(x)
+            x = keras.layers.RandomZoom(augmentation, fill_mode="nearest", name="augment_zoom", **kw)(x)
+        x = keras.layers.Conv2D(filters[0], 3, padding="same", use_bias=False, name="stem_conv", **kw)(x)
+        x = keras.layers.BatchNormalization(momentum=batch_norm_momentum, name="stem_bn", **kw)(x)
         x = keras.layers.ReLU(name="stem_relu", **kw)(x)
         for s, f in enumerate(filters):
             for b in range(blocks_per_stage):
                 stride = 2 if s > 0 and b == 0 else 1
-                x = _residual_block(x, f, stride, f"stage{s}_block{b}", kw)
+                x = _residual_block(x, f, stride, f"stage{s}_block{b}", kw, batch_norm_momentum)
         x = keras.layers.GlobalAveragePooling2D(name="pool", **kw)(x)
         features = keras.layers.Dropout(dropout, name="pool_dropout", **kw)(x)
 
@@ -78,6 +93,8 @@ class CNNBackbone(Backbone):
         self.filters = tuple(filters)
         self.blocks_per_stage = blocks_per_stage
         self.dropout = dropout
+        self.batch_norm_momentum = batch_norm_momentum
+        self.augmentation = augmentation
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -86,6 +103,8 @@ class CNNBackbone(Backbone):
             filters=list(self.filters),
             blocks_per_stage=self.blocks_per_stage,
             dropout=self.dropout,
+            batch_norm_momentum=self.batch_norm_momentum,
+            augmentation=self.augmentation,
         )
         return config
 

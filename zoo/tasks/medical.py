@@ -46,7 +46,7 @@ def breastmnist() -> Task:
             "Breast ultrasound classification (malignant vs normal/benign) on 28x28 grey images, MedMNIST v2's "
             "official train/val/test split (546/78/156)."
         ),
-        backbone=BackboneSpec("cnn", {"filters": [32, 64, 128], "blocks_per_stage": 1, "dropout": 0.2}),
+        backbone=BackboneSpec("cnn", {"filters": [32, 64, 128], "blocks_per_stage": 1, "dropout": 0.0}),
         head=HeadConfig("binary"),
         loss="binary_crossentropy",
         metrics=["accuracy", "auc"],
@@ -55,8 +55,10 @@ def breastmnist() -> Task:
             Baseline("roc_auc", 0.901, "ResNet-18 (28)", "Yang et al. (2023), MedMNIST v2, Scientific Data 10:41"),
             Baseline("accuracy", 0.863, "ResNet-18 (28)", "Yang et al. (2023), MedMNIST v2, Scientific Data 10:41"),
         ],
-        # Tuned on the validation split: early stopping on validation AUC (the primary metric) over 60 epochs.
-        training=TrainingConfig(epochs=60, batch_size=32, learning_rate=1e-3, patience=15, monitor="val_auc"),
+        # Tuned on the validation split: early stopping on validation AUC (the primary metric). Best validation AUC
+        # over seeds 0-1 (BatchNorm live, momentum 0.9): dropout 0 0.960, dropout 0.2 0.950, two blocks per stage
+        # 0.952, augmentation 0.1 0.937.
+        training=TrainingConfig(epochs=100, batch_size=32, learning_rate=1e-3, patience=15, monitor="val_auc"),
         intended_use="Research on small-image medical classifiers; not a diagnostic device.",
         limitations=(
             "780 images from one source (Al-Dhabyani et al. 2020), downsampled to 28x28; test set of 156 images, so "
