@@ -22,6 +22,7 @@ import tensorflow as tf  # noqa: E402
 from builders.heads import HeadConfig  # noqa: E402
 from zoo.data.types import Dataset, Split  # noqa: E402
 from zoo.harness.build import build_model  # noqa: E402
+from zoo.harness.fit import EpochTimer  # noqa: E402,F401 - shared by the benchmark scripts
 from zoo.tasks import BackboneSpec, Task, TrainingConfig, get_task  # noqa: E402
 
 FAMILIES = ("tabular", "cnn", "rnn", "transformer")
@@ -112,22 +113,6 @@ def side_by_side(runs: dict[str, Callable[[], Any]], repeats: int = 1) -> Timing
 
 def median(values: Sequence[float]) -> float:
     return float(statistics.median(values))
-
-
-class EpochTimer(keras.callbacks.Callback):
-    """Records the wall-clock and process CPU seconds of every epoch (validation included)."""
-
-    def __init__(self):
-        super().__init__()
-        self.seconds: list[float] = []
-        self.cpu_seconds: list[float] = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = (time.perf_counter(), time.process_time())
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self._start[0])
-        self.cpu_seconds.append(time.process_time() - self._start[1])
 
 
 def text_task(sequence_length: int = 128, vocab_size: int = 8000) -> Task:

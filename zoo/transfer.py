@@ -45,7 +45,7 @@ from zoo.data.types import Dataset, Split, take
 from zoo.errors import ChecksumError, ConfigError, UnknownNameError
 from zoo.harness.build import backbone_arguments, head_config
 from zoo.harness.caching import can_cache, fit_cached
-from zoo.harness.fit import class_weights, predict_report
+from zoo.harness.fit import EpochTimer, class_weights, predict_report
 from zoo.harness.pipeline import make_dataset
 from zoo.report.metrics import lower_is_better
 from zoo.tasks.base import BackboneSpec, Task
@@ -580,18 +580,6 @@ def label_subset(data: Dataset, fraction: float, seed: int, *, classification: b
 # === Transfer ===
 
 
-class _EpochTimer(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.seconds: list[float] = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self._start)
-
-
 def _median_epoch(seconds: list[float]) -> float:
     """Median epoch time, leaving out the first epoch (graph tracing) when there are others."""
     return float(np.median(seconds[1:] if len(seconds) > 1 else seconds))
@@ -633,7 +621,7 @@ def _fit(model: keras.Model, task: Task, data: Dataset, s: TrainSettings, epochs
     steps = -(-len(data.train) // batch)
     epochs = max(epochs, min(500, -(-s.min_steps // steps)))
     patience = tc.patience if s.patience is None else s.patience
-    timer = _EpochTimer()
+    timer = EpochTimer()
     callbacks: list = [timer]
     if patience:
         callbacks.append(keras.callbacks.EarlyStopping(tc.monitor, patience=patience, restore_best_weights=True))

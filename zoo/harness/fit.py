@@ -61,6 +61,31 @@ class BestModelCheckpoint(keras.callbacks.ModelCheckpoint):
         super().set_model(self._full_model)
 
 
+class EpochTimer(keras.callbacks.Callback):
+    """Records the wall-clock and process CPU seconds of every epoch (validation included).
+
+    Example:
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile(loss="mse")
+    >>> timer = EpochTimer()
+    >>> _ = model.fit(np.ones((4, 2)), np.ones(4), epochs=2, verbose=0, callbacks=[timer])
+    >>> len(timer.seconds), len(timer.cpu_seconds)
+    (2, 2)
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.seconds: list[float] = []
+        self.cpu_seconds: list[float] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = (time.perf_counter(), time.process_time())
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start[0])
+        self.cpu_seconds.append(time.process_time() - self._start[1])
+
+
 @dataclasses.dataclass
 class RunConfig:
     """Everything that, with the data, determines a run; saved as the run's `config.json`.
