@@ -83,7 +83,7 @@ def main(argv=None) -> None:
     cnn = get_task("medical/breastmnist").with_overrides(freeze=True, patience=0)
     text = text_task(sequence_length=64 if args.quick else 128).with_overrides(freeze=True)
     rows = []
-    repeats = 1
+    repeats = 1 if args.quick else 3
     for name, task, limit in (("CNN (BreastMNIST 28x28)", cnn, None),
                               ("Transformer (PhraseBank tokens)", text, 1000 if args.quick else 1500)):
         data = prepare_data(task, RunConfig(task.to_dict(), max_train_examples=limit))
