@@ -184,7 +184,8 @@ def load_preset(preset_dir: str | os.PathLike, *, verify: bool = True, dtype: An
 
     Args:
         preset_dir: the directory (`pretrain` or `save_preset` wrote it, or a keras-hub preset).
-        verify: check every file against the sha256s recorded in `metadata.json` first.
+        verify: check every file against the sha256s recorded in `metadata.json` first (a
+            keras-hub preset records none; its files load unchecked).
         dtype: optional dtype policy for the backbone, e.g. `"mixed_float16"`.
         sequence_length: keras-hub text presets only: token ids per example (default: the
             preset's preprocessor's `sequence_length`, else the encoder's maximum, at most 128).
@@ -500,7 +501,7 @@ def tokenize_for_preset(data: Dataset, preset: Preset) -> Dataset:
     """A text `Dataset` tokenized with the preset's own tokenizer, at the backbone's sequence length.
 
     A keras-hub model preset's ids are packed as its encoder was trained: start and end tokens
-    (e.g. `[CLS]`, `[SEP]`) and its padding id, by keras-hub's `StartEndPacker`.
+    (e.g. `[CLS]`, `[SEP]`) and its padding id, as keras-hub's `StartEndPacker` does.
     `meta["oov_rate"]` is the share of the train split's tokens that are `[UNK]` in the source
     vocabulary: the price of transferring across vocabularies (None when it has no `[UNK]`).
 
