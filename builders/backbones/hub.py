@@ -100,12 +100,11 @@ class HubTextBackbone(Backbone):
         outputs = encoder({k: feed[k] for k in names if k in feed})
         sequence = outputs["sequence_output"] if isinstance(outputs, dict) else outputs
         if pooling == "auto" and isinstance(outputs, dict) and "pooled_output" in outputs:
-            features, pooling_used = outputs["pooled_output"], "pooled_output"
+            features = outputs["pooled_output"]
         elif pooling == "first":
-            features, pooling_used = sequence[:, 0], "first"
+            features = sequence[:, 0]
         else:
             features = keras.layers.GlobalAveragePooling1D(name="pool", **kw)(sequence, mask=mask)
-            pooling_used = "mean"
 
         # === Functional Model ===
         super().__init__(inputs=token_ids, outputs=features, dtype=dtype, **kwargs)
@@ -115,7 +114,6 @@ class HubTextBackbone(Backbone):
         self.sequence_length = sequence_length
         self.padding_id = int(padding_id)
         self.pooling = pooling
-        self.pooling_used = pooling_used
 
     def get_config(self) -> dict:
         config = super().get_config()
