@@ -185,17 +185,17 @@ def tokenize(
     >>> tokenize(tokenizer, ["profit rose sharply"], 4, start_id=2, end_id=3)[0, [0, 3]].tolist()
     [2, 3]
     """
-    special = [i for i in (start_id, end_id) if i is not None]
-    if sequence_length < 1 + len(special):
+    prefix = [start_id] if start_id is not None else []
+    suffix = [end_id] if end_id is not None else []
+    room = sequence_length - len(prefix) - len(suffix)  # tokens of the text itself
+    if room < 1:
         raise DataValidationError(f"sequence_length is {sequence_length}; expected an integer of at least "
-                                  f"{1 + len(special)}.")
+                                  f"{sequence_length - room + 1}.")
     values = _as_texts(texts, "texts")
     out = np.full((len(values), sequence_length), padding_id, dtype=np.int32)
     for start in range(0, len(values), batch_size):
         for i, row in enumerate(_rows(tokenizer.tokenize(values[start : start + batch_size]))):
-            row = np.asarray(row, dtype=np.int64).reshape(-1)[: sequence_length - len(special)]
-            row = np.concatenate([[start_id] if start_id is not None else [], row,
-                                  [end_id] if end_id is not None else []]).astype(np.int64)
+            row = [*prefix, *np.asarray(row, dtype=np.int64).reshape(-1)[:room], *suffix]
             out[start + i, : len(row)] = row
     return out
 
