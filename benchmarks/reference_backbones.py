@@ -1,7 +1,8 @@
 """Our backbones vs reference implementations, training throughput side by side: the default
 `TransformerBackbone` vs a keras-hub `BertBackbone` of the same size (random weights, built from its
-constructor), and `CNNBackbone` vs keras.applications ResNet50 (weights=None; not the same size,
-so compared per FLOP: FLOPs counted by TensorFlow's profiler on the forward graph, x3 for training).
+constructor), and `CNNBackbone` vs keras.applications VGG16 and ResNet50 (weights=None; not the same
+size, so compared per FLOP: FLOPs counted by TensorFlow's profiler on the forward graph, x3 for
+training).
 
     python -m benchmarks.reference_backbones [--quick]
 """
@@ -51,8 +52,9 @@ def bert_model(seq: int, vocab: int, classes: int) -> keras.Model:
     return model
 
 
-def resnet_model(classes: int = 1) -> keras.Model:
-    base = keras.applications.ResNet50(include_top=False, weights=None, input_shape=(32, 32, 3), pooling="avg")
+def application_model(name: str, classes: int = 1) -> keras.Model:
+    """keras.applications `name` (e.g. "ResNet50", "VGG16") at 32x32x3 with random weights and a sigmoid head."""
+    base = getattr(keras.applications, name)(include_top=False, weights=None, input_shape=(32, 32, 3), pooling="avg")
     model = keras.Model(base.input, keras.layers.Dense(classes, activation="sigmoid")(base.output))
     model.compile(keras.optimizers.Adam(1e-3), "binary_crossentropy", metrics=["accuracy", "auc"], jit_compile=False)
     return model
@@ -61,8 +63,8 @@ def resnet_model(classes: int = 1) -> keras.Model:
 def main(argv=None) -> None:
     args = parse_args(__doc__.splitlines()[0], argv)
     tf.config.experimental.enable_op_determinism()
-    header("Our backbones vs keras-hub BERT and keras.applications ResNet50 (training throughput)", args.quick)
-    steps, repeats = (4, 1) if args.quick else (10, 1)
+    header("Our backbones vs keras-hub BERT and keras.applications VGG16 / ResNet50 (training throughput)", args.quick)
+    steps, repeats = (3, 1) if args.quick else (10, 1)
     batch, seq = 32, 128
     rows = []
 
@@ -79,24 +81,25 @@ def main(argv=None) -> None:
                  f"{flops * steps * batch / t['ours'] / 1e9:.1f} / {flops * steps * batch / t['ref'] / 1e9:.1f}",
                  t["ref"] / t["ours"], cpu["ref"] / cpu["ours"]])
 
-    # CNN vs ResNet50 at 32x32x3 (its smallest input): compared per training FLOP.
+    # CNN vs keras.applications networks at 32x32x3 (their smallest input): compared per training FLOP.
     images = synthetic_data("cnn", batch)
     cnn = family_model("cnn", images)
-    resnet = resnet_model()
     rgb = np.repeat(np.pad(images.train.x, ((0, 0), (2, 2), (2, 2), (0, 0))), 3, axis=-1)
-    rates = {}
-    runs = {"ours": fit_steps(cnn, repeated_batch(images.train.x, images.train.y, batch), steps),
-            "ref": fit_steps(resnet, repeated_batch(rgb, images.train.y, batch), steps)}
-    t, cpu = side_by_side(runs, repeats).medians()
-    cpu_rates = {}
-    for name, model in (("ours", cnn), ("ref", resnet)):
-        rates[name] = 3 * forward_flops(model) * steps * batch / t[name]
-        cpu_rates[name] = 3 * forward_flops(model) * steps * batch / cpu[name]
-    rows.append(["CNNBackbone 28x28x1 vs ResNet50 32x32x3 (per FLOP)",
-                 f"{cnn.count_params():,} / {resnet.count_params():,}",
-                 f"{steps * batch / t['ours']:.0f} / {steps * batch / t['ref']:.0f}",
-                 f"{rates['ours'] / 1e9:.1f} / {rates['ref'] / 1e9:.1f}", rates["ours"] / rates["ref"],
-                 cpu_rates["ours"] / cpu_rates["ref"]])
+    ours = fit_steps(cnn, repeated_batch(images.train.x, images.train.y, batch), steps)
+    # --quick: VGG16 only (ResNet50's first training step alone takes ~30 s to trace here)
+    for name in ["VGG16"] if args.quick else ["VGG16", "ResNet50"]:
+        reference = application_model(name)
+        t, cpu = side_by_side({"ours": ours, "ref": fit_steps(reference, repeated_batch(rgb, images.train.y, batch),
+                                                             steps)}, repeats).medians()
+        rates, cpu_rates = {}, {}
+        for side, model in (("ours", cnn), ("ref", reference)):
+            flops = 3 * forward_flops(model) * steps * batch
+            rates[side], cpu_rates[side] = flops / t[side], flops / cpu[side]
+        rows.append([f"CNNBackbone 28x28x1 vs {name} 32x32x3 (per FLOP)",
+                     f"{cnn.count_params():,} / {reference.count_params():,}",
+                     f"{steps * batch / t['ours']:.0f} / {steps * batch / t['ref']:.0f}",
+                     f"{rates['ours'] / 1e9:.1f} / {rates['ref'] / 1e9:.1f}", rates["ours"] / rates["ref"],
+                     cpu_rates["ours"] / cpu_rates["ref"]])
     print_table(["comparison", "params ours / ref", "train examples/s ours / ref", "train GFLOP/s ours / ref",
                  "ours / ref (target >= 1.0)", "ours / ref, CPU"], rows)
     print(f"Batch {batch}, float32, no XLA (the CPU default), synthetic inputs in memory, {steps} steps per "

@@ -31,11 +31,11 @@ def main(argv=None) -> None:
     rows = []
     for family in FAMILIES:
         batch = family_task(family).training.batch_size
-        n = BASE_STEPS[family] * batch // (2 if args.quick else 1)
+        n = BASE_STEPS[family] * batch // (4 if args.quick else 1)
         data = synthetic_data(family, 4 * n)
         sizes = {f"{k}x": make_dataset(*_rows(data.train, k * n), batch, shuffle=True) for k in (1, 2, 4)}
         base_time = None
-        for width in (1, 2):
+        for width in (1,) if args.quick else (1, 2):  # --quick: data scaling only
             model = family_model(family, data, width=width)
             model.fit(sizes["1x"], epochs=1, verbose=0)  # trace
             t, cpu = side_by_side(
