@@ -1,4 +1,4 @@
-"""Peak memory (resident set size from the OS, `resource.getrusage`) of training each registered
+"""Peak memory (resident set size from the OS: /proc's VmHWM, or `resource.getrusage`) of training each registered
 task on a small slice, one fresh process per task, beside the cost of importing zoo + TensorFlow
 (each child's peak before it trains).
 
@@ -12,21 +12,35 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set size in MiB: VmHWM from /proc (Linux), else `ru_maxrss`.
+
+    Not `ru_maxrss` on Linux: it survives exec, so a child of a large process (the benchmark
+    runner, with TensorFlow loaded) would report its parent's size as its own peak.
+    """
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux, bytes on macOS
 
 
 def child(task: str, examples: int) -> None:
-    import resource
     import tempfile
 
     import zoo
 
-    imported_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    imported = peak_rss_mib()
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as out:
         zoo.fit(task, out_dir=out, epochs=1, max_train_examples=examples, verbose=0)
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"import_mib": imported_kib / 1024, "peak_mib": peak_kib / 1024,
-                      "seconds": time.perf_counter() - start}))
+    print(json.dumps({"import_mib": imported, "peak_mib": peak_rss_mib(), "seconds": time.perf_counter() - start}))
 
 
 def main(argv=None) -> None:

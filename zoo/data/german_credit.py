@@ -208,8 +208,7 @@ def load(
         split = splits.describe(test_fraction, val_fraction, seed) + " No official split exists."
     else:
         index = splits.kfold_train_val_test(y, fold, folds, val_fraction, seed)
-        split = (f"Fold {fold} of a stratified {folds}-fold split with seed {seed} is the test set; "
-                 f"{100 * val_fraction:.0f}% of the other folds (stratified) for validation. No official split exists.")
+        split = splits.describe_kfold(fold, folds, val_fraction, seed) + " No official split exists."
     train, val, test, table_meta = tabular.build_tabular_splits(
         numeric, categorical, y, index, NUMERIC_NAMES, CATEGORICAL_NAMES, DATA_FILE
     )

@@ -190,3 +190,22 @@ def describe(test_fraction: float, val_fraction: float, seed: int, *, stratify: 
         f"(train/val/test = {100 * train:.0f}/{100 * (1 - test_fraction - train):.0f}/"
         f"{100 * test_fraction:.0f})."
     )
+
+
+def describe_kfold(fold: int, folds: int, val_fraction: float, seed: int) -> str:
+    """A sentence describing a `kfold_train_val_test` split, for a dataset's `meta["split"]`.
+
+    Args:
+        fold: int. The test fold, as given to `kfold_train_val_test`.
+        folds: int. The number of folds.
+        val_fraction: float. The share of the other folds held out for validation.
+        seed: int. The split seed.
+
+    Example:
+    >>> describe_kfold(3, 10, 0.2, 0)[:55]
+    'Fold 3 of a stratified 10-fold split with seed 0 is the'
+    """
+    return (
+        f"Fold {fold} of a stratified {folds}-fold split with seed {seed} is the test set; "
+        f"{100 * val_fraction:.0f}% of the other folds (stratified) for validation."
+    )
