@@ -86,15 +86,15 @@ def main(argv=None) -> None:
     cnn = family_model("cnn", images)
     rgb = np.repeat(np.pad(images.train.x, ((0, 0), (2, 2), (2, 2), (0, 0))), 3, axis=-1)
     ours = fit_steps(cnn, repeated_batch(images.train.x, images.train.y, batch), steps)
+    step_flops = {"ours": 3 * forward_flops(cnn) * steps * batch}  # training FLOPs of the timed steps
     # --quick: VGG16 only (ResNet50's first training step alone takes ~30 s to trace here)
     for name in ["VGG16"] if args.quick else ["VGG16", "ResNet50"]:
         reference = application_model(name)
+        step_flops["ref"] = 3 * forward_flops(reference) * steps * batch
         t, cpu = side_by_side({"ours": ours, "ref": fit_steps(reference, repeated_batch(rgb, images.train.y, batch),
                                                              steps)}, repeats).medians()
-        rates, cpu_rates = {}, {}
-        for side, model in (("ours", cnn), ("ref", reference)):
-            flops = 3 * forward_flops(model) * steps * batch
-            rates[side], cpu_rates[side] = flops / t[side], flops / cpu[side]
+        rates = {side: flops / t[side] for side, flops in step_flops.items()}
+        cpu_rates = {side: flops / cpu[side] for side, flops in step_flops.items()}
         rows.append([f"CNNBackbone 28x28x1 vs {name} 32x32x3 (per FLOP)",
                      f"{cnn.count_params():,} / {reference.count_params():,}",
                      f"{steps * batch / t['ours']:.0f} / {steps * batch / t['ref']:.0f}",
