@@ -87,8 +87,9 @@ def main(argv=None) -> None:
           f"{limit:,} of the 14,935 training windows; {repeats} run(s) per side, medians.\n")
     print_table(["what", "wall s plain / zoo", "zoo / plain (wall)", "CPU s plain / zoo", "zoo / plain (CPU)",
                  "target"], rows)
-    print("zoo.fit adds: BackupAndRestore each epoch, config.json, model.keras, history.json, and the test report "
-          "(scikit-learn metrics); the plain side loads, builds, fits and predicts the test split.")
+    print("zoo.fit adds: IntervalBackupAndRestore (saves at most once a minute: not in runs this short), config.json, "
+          "model.keras, history.json, and the test report (scikit-learn metrics); the plain side loads, builds, fits "
+          "and predicts the test split.")
 
 
 if __name__ == "__main__":

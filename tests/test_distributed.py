@@ -25,6 +25,7 @@ import zoo
 from zoo.errors import ConfigError
 from zoo.harness.build import build_model
 from zoo.harness.distributed import (
+    IntervalBackupAndRestore,
     TrainingBackup,
     WorkerError,
     custom_fit,
@@ -88,7 +89,7 @@ def harness_run(run_dir: str, epochs: int) -> dict:
     """`zoo.harness.fit.run(config, run_dir=...)` (which resumes into an existing run directory)."""
     task = get_task("medical/breast_cancer_diagnosis").with_overrides(
         epochs=epochs, patience=0, batch_size=32, backbone_params={"dropout": 0.0})
-    result = run(RunConfig(task.to_dict()), run_dir=run_dir, verbose=0)
+    result = run(RunConfig(task.to_dict(), backup_every=0.0), run_dir=run_dir, verbose=0)
     return {"history": result.history, "test": result.report["test"]}
 
 
@@ -341,6 +342,26 @@ def test_killed_harness_run_resumes_through_backup_and_restore(tmp_path):
     assert resumed["history"]["val_loss"][-1] == pytest.approx(reference["history"]["val_loss"][-1], abs=0.03)
     assert resumed["test"]["accuracy"] == pytest.approx(reference["test"]["accuracy"], abs=0.03)
     assert (run_dir / "model.keras").exists() and not (run_dir / "backup").exists()
+
+
+@pytest.mark.parametrize("every, saved_after", [(0.0, [1, 2, 3]), (3600.0, [])])
+def test_interval_backup_saves_at_most_once_per_interval(tmp_path, every, saved_after):
+    """every=0 saves after each epoch, every=3600 (an hour) never in a short run; training ends with no
+    backup left either way."""
+    metadata = tmp_path / "backup" / "training_metadata.json"
+    saved: list[int] = []
+
+    class Probe(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):  # runs after the backup's own on_epoch_end
+            if metadata.exists() and json.loads(metadata.read_text())["epoch"] == epoch + 1:
+                saved.append(epoch + 1)
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    model.fit(np.ones((4, 2)), np.ones(4), epochs=3, verbose=0,
+              callbacks=[IntervalBackupAndRestore(tmp_path / "backup", every), Probe()])
+    assert saved == saved_after
+    assert not (tmp_path / "backup").exists()
 
 
 def test_zoo_fit_multi_worker_trains_and_only_the_chief_writes(tmp_path):

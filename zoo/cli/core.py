@@ -22,6 +22,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("task")
     add_run_arguments(p)
     p.add_argument("--run-dir", help="train into this run directory (a killed run there resumes from its backup)")
+    p.add_argument("--backup-every", type=float, default=60.0, metavar="SECONDS",
+                   help="back up the training state at most this often (default 60; 0: after every epoch)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="re-evaluate a run directory on its test split")
@@ -134,7 +136,7 @@ def print_report(report: dict) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     import zoo
 
-    run = zoo.fit(resolve_task(args), **run_kwargs(args), run_dir=args.run_dir)
+    run = zoo.fit(resolve_task(args), **run_kwargs(args), run_dir=args.run_dir, backup_every=args.backup_every)
     print_report(run.report)
     print(f"run directory: {run.run_dir}")
     return 0

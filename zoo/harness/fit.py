@@ -26,7 +26,13 @@ from zoo.data.types import Dataset
 from zoo.errors import ConfigError, DataValidationError
 from zoo.harness.build import build_model
 from zoo.harness.caching import can_cache, fit_cached
-from zoo.harness.distributed import is_chief, scaled_learning_rate, train_model, uses_custom_loop
+from zoo.harness.distributed import (
+    IntervalBackupAndRestore,
+    is_chief,
+    scaled_learning_rate,
+    train_model,
+    uses_custom_loop,
+)
 from zoo.harness.pipeline import make_dataset
 from zoo.harness.strategy import default_precision, get_strategy
 from zoo.report.metrics import classification_metrics, regression_metrics
@@ -103,6 +109,8 @@ class RunConfig:
         tensorboard: write TensorBoard logs to `<run>/logs`.
         feature_cache: train a frozen base's head on backbone features computed once
             (`zoo.harness.caching`): None = wherever valid, True = required, False = never.
+        backup_every: minimum seconds between backups of the training state in `<run>/backup`
+            (0: after every epoch). Multi-worker runs back up after every epoch regardless.
     """
 
     task: dict[str, Any]
@@ -115,6 +123,7 @@ class RunConfig:
     max_train_examples: int | None = None
     tensorboard: bool = False
     feature_cache: bool | None = None
+    backup_every: float = 60.0
 
 
 @dataclasses.dataclass
@@ -264,6 +273,7 @@ def fit(
     max_train_examples: int | None = None,
     tensorboard: bool = False,
     feature_cache: bool | None = None,
+    backup_every: float = 60.0,
     verbose: int | str = "auto",
     **training: Any,
 ) -> Run:
@@ -290,7 +300,7 @@ def fit(
     task = get_task(task) if isinstance(task, str) else task
     task = task.with_overrides(**training)
     config = RunConfig(task.to_dict(), seed, strategy, precision, jit_compile, deterministic, data_dir,
-                       max_train_examples, tensorboard, feature_cache)
+                       max_train_examples, tensorboard, feature_cache, backup_every)
     return run(config, data=data, out_dir=out_dir, run_dir=run_dir, verbose=verbose)
 
 
@@ -336,13 +346,14 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
         raise ConfigError(f"feature_cache=True, but caching is {cache_note}.")
     started = time.perf_counter()
     if cache:
-        backup = keras.callbacks.BackupAndRestore(str(run_dir / "backup"))
+        backup = IntervalBackupAndRestore(run_dir / "backup", config.backup_every)
         history = fit_cached(model, (data.train.x, data.train.y), (data.val.x, data.val.y), batch_size=batch,
                              epochs=tc.epochs, seed=config.seed, callbacks=[backup, *callbacks],
                              class_weight=weights, verbose=verbose, cache_dir=run_dir / "features").history
     else:
         history = train_model(model, train_ds, val_ds, strategy=strategy, epochs=tc.epochs, callbacks=callbacks,
-                              class_weight=weights, verbose=verbose, backup_dir=run_dir / "backup", batch_size=batch)
+                              class_weight=weights, verbose=verbose, backup_dir=run_dir / "backup",
+                              backup_every=config.backup_every, batch_size=batch)
     if tc.freeze and tc.fine_tune_epochs:
         from builders import unfreeze
 
