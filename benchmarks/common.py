@@ -21,7 +21,7 @@ import tensorflow as tf  # noqa: E402
 
 from builders.heads import HeadConfig  # noqa: E402
 from zoo.data.types import Dataset, Split  # noqa: E402
-from zoo.harness.build import build_model  # noqa: E402
+from zoo.harness.build import build_model, build_training_state  # noqa: E402
 from zoo.harness.fit import EpochTimer  # noqa: E402,F401 - shared by the benchmark scripts
 from zoo.tasks import BackboneSpec, Task, TrainingConfig, get_task  # noqa: E402
 
@@ -133,7 +133,8 @@ def family_task(family: str, width: int = 1) -> Task:
     return task.with_overrides(backbone_params=WIDTH_PARAMS[family](width) if width != 1 else None)
 
 
-def synthetic_data(family: str, n: int, seed: int = 0, sequence_length: int = 128) -> Dataset:
+def synthetic_data(family: str, n: int, seed: int = 0, sequence_length: int = 128,
+                   image_shape: tuple[int, int, int] = (28, 28, 1)) -> Dataset:
     """Random inputs shaped as the family's default task's (train n, val and test n // 8)."""
     rng = np.random.default_rng(seed)
 
@@ -141,14 +142,14 @@ def synthetic_data(family: str, n: int, seed: int = 0, sequence_length: int = 12
         if family == "tabular":
             return Split({"numeric": rng.normal(size=(m, 30)).astype("float32")}, rng.integers(0, 2, m))
         if family == "cnn":
-            return Split(rng.random((m, 28, 28, 1), dtype="float32"), rng.integers(0, 2, m))
+            return Split(rng.random((m, *image_shape), dtype="float32"), rng.integers(0, 2, m))
         if family == "rnn":
             return Split(rng.random((m, 30, 14), dtype="float32"), rng.uniform(0, 125, m).astype("float32"))
         return Split(rng.integers(1, 8000, (m, sequence_length)).astype("int32"), rng.integers(0, 3, m))
 
     meta = {
         "tabular": {"num_classes": 2, "numeric_names": [f"f{i}" for i in range(30)]},
-        "cnn": {"num_classes": 2, "input_shape": [28, 28, 1]},
+        "cnn": {"num_classes": 2, "input_shape": list(image_shape)},
         "rnn": {"window": 30, "feature_names": [f"s{i}" for i in range(14)]},
         "transformer": {"num_classes": 3, "vocab_size": 8000, "sequence_length": sequence_length},
     }[family]
@@ -171,5 +172,6 @@ def repeated_batch(x: Any, y: np.ndarray, batch_size: int) -> tf.data.Dataset:
 
 def fit_steps(model: keras.Model, ds: tf.data.Dataset, steps: int) -> Callable[[], Any]:
     """A callable that trains `model` for `steps` steps of `ds` (warmed up, so it is traced already)."""
+    build_training_state(model, ds.element_spec)  # one trace, not two, for models not made by build_model
     model.fit(ds, steps_per_epoch=2, epochs=1, verbose=0)
     return lambda: model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0)

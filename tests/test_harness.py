@@ -9,7 +9,7 @@ import pytest
 import zoo
 from builders import get_backbone
 from zoo.data.types import Dataset, Split
-from zoo.errors import DataNotFoundError, DataValidationError, UnknownNameError
+from zoo.errors import ConfigError, DataNotFoundError, DataValidationError, UnknownNameError
 from zoo.harness.fit import load_run_config, prepare_data, run
 
 TINY_TABULAR = {"hidden_units": [8]}
@@ -62,6 +62,21 @@ def test_overrides_reach_the_model(tmp_path):
     r = zoo.fit(task, out_dir=tmp_path, epochs=1, batch_size=64, max_train_examples=100, verbose=0)
     assert r.report["train_examples"] == 100
     assert get_backbone(r.model).get_layer("dense_0").units == 8
+
+
+def test_cosine_schedule_decays_to_zero_over_the_epochs_and_reloads(tmp_path):
+    """100 examples at batch 50, 2 epochs: the cosine decay spans the 4 steps, so it ends at 0; the saved model
+    reloads in safe mode with its schedule; an unknown schedule is refused with the known ones."""
+    task = zoo.get_task("medical/breast_cancer_diagnosis").with_overrides(backbone_params=TINY_TABULAR)
+    r = zoo.fit(task, out_dir=tmp_path, epochs=2, batch_size=50, max_train_examples=100, learning_rate=0.01,
+                learning_rate_schedule="cosine", patience=0, verbose=0)
+    schedule = r.model.optimizer._learning_rate
+    assert isinstance(schedule, keras.optimizers.schedules.CosineDecay) and schedule.decay_steps == 4
+    assert int(r.model.optimizer.iterations) == 4 and float(r.model.optimizer.learning_rate) == pytest.approx(0.0)
+    loaded = keras.models.load_model(r.run_dir / "model.keras", safe_mode=True)
+    assert isinstance(loaded.optimizer._learning_rate, keras.optimizers.schedules.CosineDecay)
+    with pytest.raises(ConfigError, match="constant, cosine"):
+        zoo.fit(task, out_dir=tmp_path, epochs=1, max_train_examples=100, learning_rate_schedule="step", verbose=0)
 
 
 def test_class_weights_balanced_recorded(tmp_path):

@@ -37,6 +37,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, help="maximum epochs (early stopping may end sooner)")
     p.add_argument("--batch-size", type=int, help="global batch size")
     p.add_argument("--learning-rate", type=float)
+    p.add_argument("--learning-rate-schedule", choices=["constant", "cosine"],
+                   help="constant, or cosine decay to 0 over the epochs (default: the task's)")
     p.add_argument("--backbone", help="another registered backbone (builders.list_backbones())")
     p.add_argument("--backbone-params", type=json.loads, help='JSON overrides, e.g. \'{"units": 32}\'')
     p.add_argument("--freeze", action=argparse.BooleanOptionalAction, default=None,
@@ -68,7 +70,7 @@ def run_kwargs(args: argparse.Namespace) -> dict:
         jit_compile="auto" if args.xla is None else args.xla, data_dir=args.data_dir,
         max_train_examples=args.max_train_examples, tensorboard=args.tensorboard, feature_cache=args.feature_cache,
         verbose=0 if args.quiet else "auto", epochs=args.epochs, batch_size=args.batch_size,
-        learning_rate=args.learning_rate, freeze=args.freeze, class_weight=args.class_weight,
+        learning_rate=args.learning_rate, learning_rate_schedule=args.learning_rate_schedule, freeze=args.freeze, class_weight=args.class_weight,
         scale_learning_rate=args.scale_learning_rate,
     )
 

@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from builders.transfer import InferenceMode, get_backbone
 from zoo.data.types import Inputs, num_rows
+from zoo.harness.build import build_training_state
 from zoo.harness.pipeline import make_dataset
 from zoo.tasks.base import Task
 
@@ -283,6 +284,8 @@ def fit_cached(
         if steps_per_execution is None:
             steps_per_execution = 32 if epochs * steps > LONG_RUN_STEPS else 1
         trainer = head_trainer(model, steps_per_execution)
+        with model.distribute_strategy.scope():
+            build_training_state(trainer, train_ds.element_spec)
         return trainer.fit(
             train_ds,
             validation_data=val_ds,

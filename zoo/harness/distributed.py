@@ -32,6 +32,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.errors import ConfigError, ZooError
+from zoo.harness.build import build_training_state
 
 HISTORY_FILE = "history.json"
 CHECKPOINT_NAME = "epoch"
@@ -371,10 +372,6 @@ def _check_same_on_all_workers(strategy: tf.distribute.Strategy, value: int, wha
 # === The custom loop ===
 
 
-def _symbolic_batch(spec: Any) -> Any:
-    return tf.nest.map_structure(lambda s: keras.KerasTensor(s.shape, s.dtype.name), spec)
-
-
 def _loss_tracker(model: keras.Model) -> keras.metrics.Metric:
     return next(m for m in model.metrics if m.name == "loss")
 
@@ -493,7 +490,7 @@ def custom_fit(
     with strategy.scope():
         # What fit does before its first step, from the dataset's spec instead of a distributed
         # batch (reducing that batch is what fails under MultiWorkerMirroredStrategy, keras#20585).
-        model._symbolic_build(data_batch=_symbolic_batch(train_ds.element_spec))
+        build_training_state(model, train_ds.element_spec)
         backup = TrainingBackup(model, strategy, backup_dir) if backup_dir is not None else None
     initial_epoch, history = backup.restore() if backup else (0, {})
 

@@ -712,7 +712,8 @@ def _config_section(artifacts: RunArtifacts) -> str:
         ["Backbone", f"{_e(task.backbone.name)} <code>{_e(json.dumps(task.backbone.params))}</code>"],
         ["Head", f"<code>{_e(json.dumps(dataclasses.asdict(task.head)))}</code>"],
         ["Loss / metrics", f"{_e(task.loss)} / {_e(', '.join(task.metrics))}"],
-        ["Training", f"{tc.epochs} epochs max, batch {tc.batch_size}, learning rate {tc.learning_rate:g}, "
+        ["Training", f"{tc.epochs} epochs max, batch {tc.batch_size}, learning rate {tc.learning_rate:g} "
+                     f"({_e(tc.learning_rate_schedule)}), "
                      f"early-stopping patience {tc.patience} on {_e(tc.monitor)}, class weight {_e(tc.class_weight)}"],
         ["Transfer", f"freeze {tc.freeze}, fine-tune {tc.fine_tune_epochs} epoch(s) at {tc.fine_tune_learning_rate:g}"],
         ["Run", f"seed {_e(config.get('seed'))}, strategy {_e(config.get('strategy'))}, precision "

@@ -49,7 +49,9 @@ class TrainingConfig:
     Args:
         epochs: maximum epochs (early stopping on the validation split may end sooner).
         batch_size: global batch size (split across replicas).
-        learning_rate: Adam learning rate.
+        learning_rate: Adam learning rate (the initial one under a schedule).
+        learning_rate_schedule: `"constant"`, or `"cosine"`: cosine decay from `learning_rate` to 0
+            over `epochs` epochs (early stopping may end training before the end of the decay).
         freeze: keep the backbone frozen (transfer from a preset); from-scratch tasks use False.
         patience: early-stopping patience in epochs; 0 disables early stopping.
         monitor: the validation quantity early stopping and checkpointing watch.
@@ -66,6 +68,7 @@ class TrainingConfig:
     epochs: int = 20
     batch_size: int = 32
     learning_rate: float = 1e-3
+    learning_rate_schedule: str = "constant"
     freeze: bool = False
     patience: int = 5
     monitor: str = "val_loss"
