@@ -69,7 +69,7 @@ def main(argv=None) -> None:
     args = parse_args(__doc__.splitlines()[0], argv)
     tf.config.experimental.enable_op_determinism()
     header("Our backbones vs keras-hub BERT and keras.applications CNNs (training throughput)", args.quick)
-    steps, repeats = (3, 1) if args.quick else (10, 1)
+    steps, repeats = (3, 1) if args.quick else (10, 3)
     batch, seq = 32, 128
     rows = []
 
@@ -112,7 +112,7 @@ def main(argv=None) -> None:
     print_table(["comparison", "params ours / ref", "train examples/s ours / ref", "train GFLOP/s ours / ref",
                  "ours / ref (target >= 1.0)", "ours / ref, CPU"], rows)
     print(f"Batch {batch}, float32, no XLA (the CPU default), synthetic inputs in memory, {steps} steps per "
-          "measurement. Ratios: throughput against the same-size networks (BERT, MobileNetV3Small), training "
+          f"measurement, median of {repeats} run(s) per side. Ratios: throughput against the same-size networks (BERT, MobileNetV3Small), training "
           "FLOP rate against the larger VGG16 and ResNet50.")
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SPEED = [
     "harness_overhead",
+    "first_epoch",
     "feature_cache",
     "transformer_flops",
     "reference_backbones",
@@ -35,7 +36,7 @@ SPEED = [
     "scaling",
     "peak_memory",
 ]
-QUICK = [name for name in SPEED if name not in ("xla_precision", "scaling")]
+QUICK = [name for name in SPEED if name not in ("first_epoch", "xla_precision", "scaling")]
 EXTRA = ["scaling_replicas", "transfer_matrix"]
 
 
