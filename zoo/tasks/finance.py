@@ -107,7 +107,9 @@ def credit_risk() -> Task:
             "good one costs 1. Training weights the classes 1:5, so the arg-max decision is the Bayes decision "
             "for that cost (refuse when p(bad) > 1/6)."
         ),
-        backbone=BackboneSpec("tabular", {"hidden_units": [64, 32], "embedding_dim": 4, "dropout": 0.3}),
+        # One hidden layer of 16, chosen on validation cost (mean over the 10 folds' validation splits, seed 0):
+        # [16] 0.531, [64, 32] 0.548, [32] with dropout 0.5 0.565 (2026-11-27).
+        backbone=BackboneSpec("tabular", {"hidden_units": [16], "embedding_dim": 4, "dropout": 0.3}),
         head=HeadConfig("binary"),
         loss="binary_crossentropy",
         metrics=["accuracy", "auc"],
