@@ -114,8 +114,9 @@ def build_training_state(model: keras.Model, element_spec: Any) -> None:
     """Create a compiled model's optimizer and metric variables now, from its data's element spec.
 
     Keras otherwise creates them while it traces the first training step, and TensorFlow traces a
-    function that creates variables twice: building them first makes the first epoch about 40%
-    faster here (same weights and losses). Call it again after a recompile (e.g. `unfreeze`).
+    function that creates variables twice: building them first makes the first epoch 1.3-2.2x
+    faster here, with the same losses (`benchmarks/first_epoch.py`). Call it again after a
+    recompile (e.g. `unfreeze`).
 
     Args:
         model: a compiled Keras model.
