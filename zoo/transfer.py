@@ -45,6 +45,7 @@ from zoo.data.types import Dataset, Split, take
 from zoo.errors import ChecksumError, ConfigError, UnknownNameError
 from zoo.harness.build import backbone_arguments, head_config
 from zoo.harness.caching import can_cache, fit_cached
+from zoo.harness.distributed import train_model
 from zoo.harness.fit import EpochTimer, class_weights, predict_report
 from zoo.harness.pipeline import make_dataset
 from zoo.report.metrics import lower_is_better
@@ -632,9 +633,10 @@ def _fit(model: keras.Model, task: Task, data: Dataset, s: TrainSettings, epochs
         fit_cached(model, (data.train.x, data.train.y), (data.val.x, data.val.y), batch_size=batch, epochs=epochs,
                    seed=seed, callbacks=callbacks, class_weight=weights, verbose=verbose)
     else:
-        model.fit(make_dataset(data.train.x, data.train.y, batch, shuffle=True, seed=seed),
-                  validation_data=make_dataset(data.val.x, data.val.y, batch), epochs=epochs, callbacks=callbacks,
-                  shuffle=False, class_weight=weights, verbose=verbose)
+        # train_model builds the optimizer a recompile (`unfreeze`) left unbuilt: one trace per stage, not two
+        train_model(model, make_dataset(data.train.x, data.train.y, batch, shuffle=True, seed=seed),
+                    make_dataset(data.val.x, data.val.y, batch), strategy=model.distribute_strategy, epochs=epochs,
+                    callbacks=callbacks, class_weight=weights, verbose=verbose)
     return {"epochs": len(timer.seconds), "seconds_per_epoch": _median_epoch(timer.seconds),
             "train_seconds": time.perf_counter() - started}
 

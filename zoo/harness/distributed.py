@@ -554,6 +554,9 @@ def train_model(
 ) -> dict[str, list[float]]:
     """Train with `model.fit`, or with `custom_fit` where `fit` cannot run (`uses_custom_loop`).
 
+    Either way the optimizer and metric variables are built before the first step
+    (`build_training_state`), so the step is traced once, also after a recompile.
+
     With `backup_dir`, `fit` gets `IntervalBackupAndRestore(backup_dir, backup_every)` and
     `custom_fit` its own per-epoch checkpoint there; either way a killed run resumes.
     `custom_fit` saves after every epoch whatever `backup_every` says: its workers must all
@@ -580,6 +583,8 @@ def train_model(
     if uses_custom_loop(strategy, batch_size):
         return custom_fit(model, train_ds, val_ds, strategy=strategy, epochs=epochs, callbacks=callbacks,
                           class_weight=class_weight, verbose=verbose, backup_dir=backup_dir)
+    with strategy.scope():  # variables a recompile (e.g. `unfreeze`) left unbuilt; a no-op otherwise
+        build_training_state(model, train_ds.element_spec)
     if backup_dir is not None:
         callbacks = [IntervalBackupAndRestore(backup_dir, backup_every), *callbacks]
     return model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=list(callbacks),

@@ -24,7 +24,7 @@ from zoo.data import load_dataset
 from zoo.data.sources import sha256
 from zoo.data.types import Dataset
 from zoo.errors import ConfigError, DataValidationError
-from zoo.harness.build import build_model, build_training_state
+from zoo.harness.build import build_model
 from zoo.harness.caching import can_cache, fit_cached
 from zoo.harness.distributed import (
     IntervalBackupAndRestore,
@@ -359,7 +359,6 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
 
         with strategy.scope():  # the new optimizer must be created under the strategy too
             unfreeze(model, tc.fine_tune_layers, tc.fine_tune_learning_rate)
-            build_training_state(model, train_ds.element_spec)
         more = train_model(model, train_ds, val_ds, strategy=strategy, epochs=tc.fine_tune_epochs,
                            callbacks=callbacks, class_weight=weights, verbose=verbose, batch_size=batch)
         history = {k: history.get(k, []) + more.get(k, []) for k in set(history) | set(more)}
