@@ -52,17 +52,17 @@ def _early_stopping():
     return [keras.callbacks.EarlyStopping("val_loss", patience=1, restore_best_weights=True)]
 
 
-def _fit_both(task, data, dtype=None, **cached_kwargs):
+def _fit_both(task, data, dtype=None, class_weight=None, **cached_kwargs):
     tf.config.experimental.enable_op_determinism()
     plain = _build(task, data, dtype)
     history = plain.fit(make_dataset(data.train.x, data.train.y, BATCH, shuffle=True, seed=3),
                         validation_data=make_dataset(data.val.x, data.val.y, BATCH), epochs=EPOCHS,
-                        callbacks=_early_stopping(), verbose=0, shuffle=False).history
+                        callbacks=_early_stopping(), class_weight=class_weight, verbose=0, shuffle=False).history
     cached = _build(task, data, dtype)
     assert can_cache(task, cached) == (True, "on")
     cached_history = fit_cached(cached, (data.train.x, data.train.y), (data.val.x, data.val.y), batch_size=BATCH,
-                                epochs=EPOCHS, seed=3, callbacks=_early_stopping(), verbose=0,
-                                **cached_kwargs).history
+                                epochs=EPOCHS, seed=3, callbacks=_early_stopping(), class_weight=class_weight,
+                                verbose=0, **cached_kwargs).history
     return plain, history, cached, cached_history
 
 
@@ -91,13 +91,21 @@ def test_cached_head_matches_the_uncached_fit():
     assert int(cached.optimizer.iterations) == int(plain.optimizer.iterations) > 0
 
 
-def test_features_on_disk_and_multi_step_execution_give_the_same_head(tmp_path):
-    data = _data()  # 5 steps per epoch: 4 steps per call leaves a partial call every epoch
-    plain, _, cached, _ = _fit_both(_task(), data, cache_dir=tmp_path, max_memory_bytes=0, keep_files=True,
-                                    steps_per_execution=4)
+def test_features_on_disk_give_the_same_head(tmp_path):
+    data = _data()
+    plain, _, cached, _ = _fit_both(_task(), data, cache_dir=tmp_path, max_memory_bytes=0, keep_files=True)
     assert {p.name for p in tmp_path.iterdir()} == {"train_features.npy", "val_features.npy"}
     assert np.load(tmp_path / "train_features.npy").shape == (len(data.train), 8)
     _assert_same_head(plain, cached)
+
+
+def test_class_weights_give_the_same_head_and_history():
+    plain, history, cached, cached_history = _fit_both(_task(), _data(), class_weight={0: 3.0, 1: 0.5})
+    for key in history:
+        np.testing.assert_allclose(cached_history[key], history[key], rtol=RTOL, atol=ATOL, err_msg=key)
+    _assert_same_head(plain, cached)
+    unweighted = _fit_both(_task(), _data())[1]
+    assert not np.isclose(unweighted["loss"][0], history["loss"][0])  # the weights changed the training
 
 
 def test_cached_model_saves_and_reloads_with_the_same_predictions(tmp_path):

@@ -75,8 +75,20 @@ def test_cosine_schedule_decays_to_zero_over_the_epochs_and_reloads(tmp_path):
     assert int(r.model.optimizer.iterations) == 4 and float(r.model.optimizer.learning_rate) == pytest.approx(0.0)
     loaded = keras.models.load_model(r.run_dir / "model.keras", safe_mode=True)
     assert isinstance(loaded.optimizer._learning_rate, keras.optimizers.schedules.CosineDecay)
-    with pytest.raises(ConfigError, match="constant, cosine"):
-        zoo.fit(task, out_dir=tmp_path, epochs=1, max_train_examples=100, learning_rate_schedule="step", verbose=0)
+    with pytest.raises(ConfigError, match="constant, cosine, step"):
+        zoo.fit(task, out_dir=tmp_path, epochs=1, max_train_examples=100, learning_rate_schedule="linear", verbose=0)
+
+
+def test_step_schedule_divides_by_ten_at_half_and_three_quarters_and_reloads(tmp_path):
+    """100 examples at batch 50, 4 epochs = 8 steps: x0.1 from the 5th step (index 4) and again from the 7th."""
+    task = zoo.get_task("medical/breast_cancer_diagnosis").with_overrides(backbone_params=TINY_TABULAR)
+    r = zoo.fit(task, out_dir=tmp_path, epochs=4, batch_size=50, max_train_examples=100, learning_rate=0.01,
+                learning_rate_schedule="step", patience=0, verbose=0)
+    schedule = r.model.optimizer._learning_rate
+    assert [round(float(schedule(step)), 6) for step in (3, 4, 5, 6)] == [0.01, 0.001, 0.001, 0.0001]
+    assert float(r.model.optimizer.learning_rate) == pytest.approx(1e-4)
+    loaded = keras.models.load_model(r.run_dir / "model.keras", safe_mode=True)
+    assert isinstance(loaded.optimizer._learning_rate, keras.optimizers.schedules.PiecewiseConstantDecay)
 
 
 def test_class_weights_balanced_recorded(tmp_path):

@@ -37,8 +37,9 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, help="maximum epochs (early stopping may end sooner)")
     p.add_argument("--batch-size", type=int, help="global batch size")
     p.add_argument("--learning-rate", type=float)
-    p.add_argument("--learning-rate-schedule", choices=["constant", "cosine"],
-                   help="constant, or cosine decay to 0 over the epochs (default: the task's)")
+    p.add_argument("--learning-rate-schedule", choices=["constant", "cosine", "step"],
+                   help="constant; cosine decay to 0 over the epochs; or step: x0.1 at 1/2 and 3/4 of the epochs "
+                        "(default: the task's)")
     p.add_argument("--backbone", help="another registered backbone (builders.list_backbones())")
     p.add_argument("--backbone-params", type=json.loads, help='JSON overrides, e.g. \'{"units": 32}\'')
     p.add_argument("--freeze", action=argparse.BooleanOptionalAction, default=None,

@@ -27,8 +27,6 @@ from zoo.harness.pipeline import make_dataset
 from zoo.tasks.base import Task
 
 DEFAULT_MAX_MEMORY_BYTES = 2**30  # features above this size go to a file on disk (when a cache_dir is given)
-# Measured on a 2-core CPU: a 32-step loop saves ~1 ms per head step and costs ~0.7 s more tracing.
-LONG_RUN_STEPS = 1000
 
 
 def can_cache(task: Task | None, model: keras.Model, *, augment: bool = False) -> tuple[bool, str]:
@@ -138,7 +136,13 @@ def extract_features(
 
 
 def cached_dataset(
-    features: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool = False, seed: int = 0
+    features: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    *,
+    shuffle: bool = False,
+    seed: int = 0,
+    sample_weight: np.ndarray | None = None,
 ) -> tf.data.Dataset:
     """`make_dataset(features, y, ...)`, batches in the same order as the uncached inputs'.
 
@@ -153,19 +157,19 @@ def cached_dataset(
     [(2, 3), (2, 3), (1, 3)]
     """
     if not isinstance(features, np.memmap):
-        return make_dataset(features, y, batch_size, shuffle=shuffle, seed=seed)
+        return make_dataset(features, y, batch_size, shuffle=shuffle, seed=seed, sample_weight=sample_weight)
     dim = features.shape[1]
 
-    def gather(index, target):
+    def gather(index, *rest):
         rows = tf.numpy_function(lambda i: np.asarray(features[i]), [index], tf.float32, stateful=False)
         rows.set_shape((None, dim))
-        return rows, target
+        return rows, *rest
 
     index = np.arange(len(features), dtype="int64")
-    return make_dataset(index, y, batch_size, shuffle=shuffle, seed=seed).map(gather)
+    return make_dataset(index, y, batch_size, shuffle=shuffle, seed=seed, sample_weight=sample_weight).map(gather)
 
 
-def head_trainer(model: keras.Model, steps_per_execution: int = 1) -> keras.Model:
+def head_trainer(model: keras.Model) -> keras.Model:
     """A model of the head's layers alone, compiled as `model` is and sharing its optimizer.
 
     The layers (and so the weights and dropout seed generators) are the head's own: fitting the
@@ -195,9 +199,113 @@ def head_trainer(model: keras.Model, steps_per_execution: int = 1) -> keras.Mode
             metrics=restore("metrics"),
             weighted_metrics=restore("weighted_metrics"),
             jit_compile=model.jit_compile,
-            steps_per_execution=steps_per_execution,
         )
     return trainer
+
+
+def class_weights_to_sample_weights(y: np.ndarray, class_weight: dict[int, float]) -> np.ndarray:
+    """One float32 weight per example, as `model.fit(class_weight=...)` derives them.
+
+    The class of a row is its label rounded (sparse or a `(n, 1)` column), or the argmax of a
+    one-hot row; classes missing from `class_weight` weigh 1.
+
+    Example:
+    >>> class_weights_to_sample_weights(np.array([0, 1, 1]), {0: 1.0, 1: 0.5}).tolist()
+    [1.0, 0.5, 0.5]
+    """
+    y = np.asarray(y)
+    if y.ndim > 1:
+        y = y.argmax(axis=-1) if y.shape[-1] > 1 else y[..., 0]
+    classes = np.round(y).astype("int64")
+    return np.array([class_weight.get(int(c), 1.0) for c in classes], dtype="float32")
+
+
+def _epoch_function(trainer: keras.Model):
+    """One whole epoch, head training then validation, as a single `tf.function` call.
+
+    Each call drains the iterators it is given (made in Python, one per epoch as `fit` makes
+    them, so a shuffled dataset draws the same permutations), runs the trainer's own `train_step` /
+    `test_step` per batch (XLA-compiled when the trainer is) and returns the training and
+    validation metric results. Keras's `fit` makes one call per step (or per
+    `steps_per_execution` steps) and creates its iterators, evaluates and resets metrics from
+    Python each epoch; on a head of a few thousand weights that fixed cost is most of the epoch.
+    """
+    jit = bool(trainer.jit_compile)
+    train_step = tf.function(trainer.train_step, jit_compile=jit, autograph=False)
+    test_step = tf.function(trainer.test_step, jit_compile=jit, autograph=False)
+
+    def drain(iterator, step) -> dict:
+        for metric in trainer.metrics:
+            metric.reset_state()
+
+        def body(batch):
+            step(batch.get_value())
+            return [iterator.get_next_as_optional()]
+
+        tf.while_loop(lambda batch: batch.has_value(), body, [iterator.get_next_as_optional()])
+        return trainer.get_metrics_result()
+
+    def epoch(train: tf.data.Iterator, validation: tf.data.Iterator | None):
+        logs = drain(train, train_step)
+        return logs, (None if validation is None else drain(validation, test_step))
+
+    return tf.function(epoch, autograph=False)
+
+
+def fit_head(
+    trainer: keras.Model,
+    train: tf.data.Dataset,
+    validation: tf.data.Dataset | None = None,
+    *,
+    epochs: int = 1,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    verbose: int | str = "auto",
+) -> keras.callbacks.History:
+    """`trainer.fit(train, validation_data=validation, ...)` with each epoch one `tf.function` call.
+
+    The same steps, in the same order, with the same metrics, history and callbacks at epoch and
+    training boundaries (`EarlyStopping`, `BackupAndRestore` with `save_freq="epoch"`,
+    checkpoints, progress per epoch); callbacks see no per-batch events. For models whose steps
+    take microseconds, such as a head on cached features, where `fit`'s per-epoch work in
+    Python (iterators, evaluation set-up, metric resets) dominates.
+
+    Example:
+    >>> trainer = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    >>> trainer.compile("sgd", "mse")
+    >>> ds = tf.data.Dataset.from_tensor_slices((np.ones((8, 3), "float32"), np.ones((8, 1), "float32"))).batch(4)
+    >>> history = fit_head(trainer, ds, ds, epochs=2, verbose=0)
+    >>> sorted(history.history), len(history.history["loss"])
+    (['loss', 'val_loss'], 2)
+    """
+    epoch_fn = _epoch_function(trainer)
+    callback_list = keras.callbacks.CallbackList(
+        list(callbacks), add_history=True, add_progbar=verbose != 0, verbose=verbose, epochs=epochs,
+        steps=int(train.cardinality()) if int(train.cardinality()) > 0 else None, model=trainer,
+    )
+    trainer.stop_training = False
+    callback_list.on_train_begin()
+    logs = None
+    first = getattr(trainer, "_initial_epoch", None) or 0  # set by BackupAndRestore on resuming
+    for epoch in range(first, epochs):
+        if epoch > first:
+            # Keras 3's `fit` makes an iterator at the end of each epoch that it never uses, so its
+            # epochs draw every other shuffle permutation: skip one too, to train on the same batches.
+            iter(train)
+        callback_list.on_epoch_begin(epoch)
+        train_logs, val_logs = epoch_fn(iter(train), None if validation is None else iter(validation))
+        logs = {name: float(value) for name, value in train_logs.items()}
+        if val_logs is not None:
+            callback_list.on_test_begin()
+            val_logs = {name: float(value) for name, value in val_logs.items()}
+            callback_list.on_test_end(val_logs)
+            logs.update({f"val_{name}": value for name, value in val_logs.items()})
+        callback_list.on_epoch_end(epoch, logs)
+        if trainer.stop_training:
+            break
+    if epochs > 0:
+        trainer.optimizer.finalize_variable_values(trainer.trainable_weights)
+    callback_list.on_train_end(logs)
+    return trainer.history
 
 
 def fit_cached(
@@ -214,7 +322,6 @@ def fit_cached(
     cache_dir: str | os.PathLike | None = None,
     max_memory_bytes: int = DEFAULT_MAX_MEMORY_BYTES,
     feature_batch_size: int | None = None,
-    steps_per_execution: int | None = None,
     jit_compile: bool | None = None,
     keep_files: bool = False,
 ) -> keras.callbacks.History:
@@ -222,9 +329,10 @@ def fit_cached(
 
     Does what `model.fit(make_dataset(x, y, batch_size, shuffle=True, seed=seed), ...)` does
     for a model that `can_cache` accepts, in a fraction of the time: the backbone runs once over
-    the training and validation inputs instead of once per epoch. Callbacks act on the head
-    (`EarlyStopping(restore_best_weights=True)` restores the head's weights, which are the
-    model's); `BackupAndRestore` backs up the head and the shared optimizer.
+    the training and validation inputs instead of once per epoch, and each epoch of head
+    training and validation is one `tf.function` call (`fit_head`). Callbacks act on the head
+    at epoch boundaries (`EarlyStopping(restore_best_weights=True)` restores the head's weights,
+    which are the model's; `BackupAndRestore` backs up the head and the shared optimizer).
 
     Args:
         model: keras.Model. A compiled frozen-base model (`can_cache(task, model)` is true).
@@ -242,10 +350,6 @@ def fit_cached(
         max_memory_bytes: int. The largest feature array held in memory when `cache_dir` is given.
         feature_batch_size: int or None. Batch size of the one backbone pass (None: `batch_size`;
             on CPU, small batches keep convolution activations in cache).
-        steps_per_execution: int or None. Head training steps per `tf.function` call; numerically
-            the same as 1. None: 32 when the run has more than `LONG_RUN_STEPS` steps in all (the
-            head's steps are tiny, so per-step overhead dominates), else 1 (tracing the multi-step
-            loop costs more than it saves in a short run).
         jit_compile: bool or None. XLA for the backbone pass; None: as `model.jit_compile`.
         keep_files: bool. Keep the feature files in `cache_dir` after training (default: delete them).
 
@@ -273,28 +377,18 @@ def fit_cached(
 
     x, y = train
     try:
-        # Finite datasets, as the uncached path: Keras starts new input iterators each epoch (and so
-        # draws the next shuffle permutations) the same way for both.
-        steps = -(-num_rows(x) // batch_size)
-        train_ds = cached_dataset(features(x, "train"), y, batch_size, shuffle=True, seed=seed)
+        # Finite datasets, as the uncached path: each epoch iterates anew (and so draws the next
+        # shuffle permutation) as Keras does for the uncached one.
+        weights = None if class_weight is None else class_weights_to_sample_weights(y, class_weight)
+        train_ds = cached_dataset(features(x, "train"), y, batch_size, shuffle=True, seed=seed, sample_weight=weights)
         val_ds = None
         if validation_data is not None:
             x_val, y_val = validation_data
             val_ds = cached_dataset(features(x_val, "val"), y_val, batch_size)
-        if steps_per_execution is None:
-            steps_per_execution = 32 if epochs * steps > LONG_RUN_STEPS else 1
-        trainer = head_trainer(model, steps_per_execution)
+        trainer = head_trainer(model)
         with model.distribute_strategy.scope():
             build_training_state(trainer, train_ds.element_spec)
-        return trainer.fit(
-            train_ds,
-            validation_data=val_ds,
-            epochs=epochs,
-            callbacks=list(callbacks),
-            class_weight=class_weight,
-            verbose=verbose,
-            shuffle=False,
-        )
+            return fit_head(trainer, train_ds, val_ds, epochs=epochs, callbacks=callbacks, verbose=verbose)
     finally:  # feature files are scratch: a resumed run recomputes them
         for name in ("train", "val"):
             if cache_dir is not None and not keep_files:

@@ -50,8 +50,9 @@ class TrainingConfig:
         epochs: maximum epochs (early stopping on the validation split may end sooner).
         batch_size: global batch size (split across replicas).
         learning_rate: Adam learning rate (the initial one under a schedule).
-        learning_rate_schedule: `"constant"`, or `"cosine"`: cosine decay from `learning_rate` to 0
-            over `epochs` epochs (early stopping may end training before the end of the decay).
+        learning_rate_schedule: `"constant"`; `"cosine"`: cosine decay from `learning_rate` to 0
+            over `epochs` epochs; or `"step"`: x0.1 after half and again after three quarters of
+            `epochs` (MedMNIST's recipe). Early stopping may end training before the decay ends.
         freeze: keep the backbone frozen (transfer from a preset); from-scratch tasks use False.
         patience: early-stopping patience in epochs; 0 disables early stopping.
         monitor: the validation quantity early stopping and checkpointing watch.
