@@ -220,22 +220,27 @@ def class_weights_to_sample_weights(y: np.ndarray, class_weight: dict[int, float
     return np.array([class_weight.get(int(c), 1.0) for c in classes], dtype="float32")
 
 
-def _epoch_function(trainer: keras.Model):
-    """One whole epoch, head training then validation, as a single `tf.function` call.
+class _Epoch:
+    """One whole epoch, head training then validation, for a single `tf.function` call.
 
-    Each call drains the iterators it is given (made in Python, one per epoch as `fit` makes
-    them, so a shuffled dataset draws the same permutations), runs the trainer's own `train_step` /
+    A call drains the iterators it is given (made in Python, one per epoch as `fit` makes them,
+    so a shuffled dataset draws the same permutations), runs the trainer's own `train_step` /
     `test_step` per batch (XLA-compiled when the trainer is) and returns the training and
     validation metric results. Keras's `fit` makes one call per step (or per
     `steps_per_execution` steps) and creates its iterators, evaluates and resets metrics from
     Python each epoch; on a head of a few thousand weights that fixed cost is most of the epoch.
+    (An object, not a closure: TensorFlow counts traces per Python code object and would warn of
+    "frequent retracing" when many short runs each trace their own new epoch function.)
     """
-    jit = bool(trainer.jit_compile)
-    train_step = tf.function(trainer.train_step, jit_compile=jit, autograph=False)
-    test_step = tf.function(trainer.test_step, jit_compile=jit, autograph=False)
 
-    def drain(iterator, step) -> dict:
-        for metric in trainer.metrics:
+    def __init__(self, trainer: keras.Model):
+        self.trainer = trainer
+        jit = bool(trainer.jit_compile)
+        self.train_step = tf.function(trainer.train_step, jit_compile=True) if jit else trainer.train_step
+        self.test_step = tf.function(trainer.test_step, jit_compile=True) if jit else trainer.test_step
+
+    def drain(self, iterator: tf.data.Iterator, step) -> dict:
+        for metric in self.trainer.metrics:
             metric.reset_state()
 
         def body(batch):
@@ -243,13 +248,11 @@ def _epoch_function(trainer: keras.Model):
             return [iterator.get_next_as_optional()]
 
         tf.while_loop(lambda batch: batch.has_value(), body, [iterator.get_next_as_optional()])
-        return trainer.get_metrics_result()
+        return self.trainer.get_metrics_result()
 
-    def epoch(train: tf.data.Iterator, validation: tf.data.Iterator | None):
-        logs = drain(train, train_step)
-        return logs, (None if validation is None else drain(validation, test_step))
-
-    return tf.function(epoch, autograph=False)
+    def __call__(self, train: tf.data.Iterator, validation: tf.data.Iterator | None):
+        logs = self.drain(train, self.train_step)
+        return logs, (None if validation is None else self.drain(validation, self.test_step))
 
 
 def fit_head(
@@ -277,7 +280,7 @@ def fit_head(
     >>> sorted(history.history), len(history.history["loss"])
     (['loss', 'val_loss'], 2)
     """
-    epoch_fn = _epoch_function(trainer)
+    epoch_fn = tf.function(_Epoch(trainer), autograph=False)
     callback_list = keras.callbacks.CallbackList(
         list(callbacks), add_history=True, add_progbar=verbose != 0, verbose=verbose, epochs=epochs,
         steps=int(train.cardinality()) if int(train.cardinality()) > 0 else None, model=trainer,
