@@ -164,10 +164,15 @@ def family_model(family: str, data: Dataset, *, width: int = 1, jit_compile: boo
     return build_model(task, data, dtype=dtype, jit_compile=jit_compile)
 
 
-def repeated_batch(x: Any, y: np.ndarray, batch_size: int) -> tf.data.Dataset:
-    """One batch of `(x, y)` repeated forever: a pipeline that costs nothing, to time the model alone."""
+def repeated_batch(x: Any, y: np.ndarray, batch_size: int, *, static_shape: bool = True) -> tf.data.Dataset:
+    """One batch of `(x, y)` repeated forever: a pipeline that costs nothing, to time the model alone.
+
+    `static_shape=False` leaves the batch axis unknown, as `make_dataset`'s is, so a model fed both
+    traces its training step once for both."""
     first = keras.tree.map_structure(lambda a: tf.constant(np.asarray(a)[:batch_size]), (x, y))
-    return tf.data.Dataset.from_tensors(first).repeat()
+    if static_shape:
+        return tf.data.Dataset.from_tensors(first).repeat()
+    return tf.data.Dataset.from_tensor_slices(first).batch(batch_size).cache().repeat()
 
 
 def fit_steps(model: keras.Model, ds: tf.data.Dataset, steps: int) -> Callable[[], Any]:

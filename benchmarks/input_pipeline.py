@@ -57,7 +57,7 @@ def main(argv=None) -> None:
         pipelines = {"real": make_dataset(data.train.x, data.train.y, batch, shuffle=True, seed=0)}
         if not args.quick:  # the alternative that lost (see BENCHMARKS.md); --quick times only the target
             pipelines["gathered"] = gathered_dataset(data.train.x, data.train.y, batch, shuffle=True, seed=0)
-        ideal = repeated_batch(data.train.x, data.train.y, batch)
+        ideal = repeated_batch(data.train.x, data.train.y, batch, static_shape=False)  # batch axis as the pipelines'
         model = family_model(family, data)  # one model for every side: the same traced step
         fits = {k: {"x": d} for k, d in pipelines.items()} | {"memory": {"x": ideal, "steps_per_epoch": steps}}
         model.fit(ideal, steps_per_epoch=2, epochs=1, verbose=0)  # trace the in-memory side
