@@ -176,3 +176,35 @@ def test_harness_reports_whether_the_cache_was_used(tmp_path):
     np.testing.assert_allclose(frozen.history["val_loss"], uncached.history["val_loss"], rtol=RTOL, atol=ATOL)
     trained = zoo.fit(task, out_dir=tmp_path, epochs=1, freeze=False, verbose=0)
     assert trained.report["feature_cache"] == "off: the backbone is trained (freeze=False)"
+
+
+def test_fit_head_resumes_from_its_backup_after_an_interruption(tmp_path):
+    """A run killed after its second epoch resumes at the third: the head's weights and optimizer
+    state come back from the backup, and only the remaining epochs run."""
+    from zoo.harness.caching import fit_head
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise RuntimeError("killed")
+
+    x = np.random.default_rng(0).random((32, 3), dtype="float32")
+    ds = make_dataset(x, x.sum(axis=1, keepdims=True), 8, shuffle=True)
+
+    def trainer():
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        model.compile("adam", "mse")
+        return model
+
+    first = trainer()
+    backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
+    try:
+        fit_head(first, ds, ds, epochs=4, callbacks=[backup, Interrupt()], verbose=0)
+    except RuntimeError:
+        pass
+    resumed = trainer()
+    history = fit_head(resumed, ds, ds, epochs=4, callbacks=[keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))],
+                       verbose=0)
+    assert history.epoch == [2, 3]
+    assert int(resumed.optimizer.iterations) == 4 * 4  # 2 epochs restored + 2 run, 4 steps each

@@ -255,6 +255,12 @@ class _Epoch:
         return logs, (None if validation is None else self.drain(validation, self.test_step))
 
 
+def _numpy_logs(logs: dict) -> dict:
+    """Metric results as Python floats (scalars) or NumPy arrays (e.g. per-class metrics)."""
+    arrays = {name: np.asarray(value) for name, value in logs.items()}
+    return {name: float(a) if a.ndim == 0 else a for name, a in arrays.items()}
+
+
 def fit_head(
     trainer: keras.Model,
     train: tf.data.Dataset,
@@ -281,25 +287,26 @@ def fit_head(
     (['loss', 'val_loss'], 2)
     """
     epoch_fn = tf.function(_Epoch(trainer), autograph=False)
+    steps = int(train.cardinality()) if int(train.cardinality()) > 0 else None
     callback_list = keras.callbacks.CallbackList(
-        list(callbacks), add_history=True, add_progbar=verbose != 0, verbose=verbose, epochs=epochs,
-        steps=int(train.cardinality()) if int(train.cardinality()) > 0 else None, model=trainer,
+        list(callbacks), add_history=True, add_progbar=verbose != 0, verbose=verbose, epochs=epochs, steps=steps,
+        model=trainer,
     )
     trainer.stop_training = False
     callback_list.on_train_begin()
     logs = None
     first = getattr(trainer, "_initial_epoch", None) or 0  # set by BackupAndRestore on resuming
     for epoch in range(first, epochs):
-        if epoch > first:
-            # Keras 3's `fit` makes an iterator at the end of each epoch that it never uses, so its
-            # epochs draw every other shuffle permutation: skip one too, to train on the same batches.
+        if epoch > first and steps:
+            # Keras 3's `fit` makes an iterator at the end of each epoch of known length that it never
+            # uses, so its epochs draw every other shuffle permutation: skip one too, for the same batches.
             iter(train)
         callback_list.on_epoch_begin(epoch)
         train_logs, val_logs = epoch_fn(iter(train), None if validation is None else iter(validation))
-        logs = {name: float(value) for name, value in train_logs.items()}
+        logs = _numpy_logs(train_logs)
         if val_logs is not None:
             callback_list.on_test_begin()
-            val_logs = {name: float(value) for name, value in val_logs.items()}
+            val_logs = _numpy_logs(val_logs)
             callback_list.on_test_end(val_logs)
             logs.update({f"val_{name}": value for name, value in val_logs.items()})
         callback_list.on_epoch_end(epoch, logs)
