@@ -91,6 +91,16 @@ def test_step_schedule_divides_by_ten_at_half_and_three_quarters_and_reloads(tmp
     assert isinstance(loaded.optimizer._learning_rate, keras.optimizers.schedules.PiecewiseConstantDecay)
 
 
+def test_weight_decay_trains_with_adamw_and_reloads(tmp_path):
+    task = zoo.get_task("medical/breast_cancer_diagnosis").with_overrides(backbone_params=TINY_TABULAR)
+    r = zoo.fit(task, out_dir=tmp_path, epochs=1, max_train_examples=100, weight_decay=0.05, patience=0, verbose=0)
+    assert isinstance(r.model.optimizer, keras.optimizers.AdamW) and r.model.optimizer.weight_decay == 0.05
+    loaded = keras.models.load_model(r.run_dir / "model.keras", safe_mode=True)
+    assert isinstance(loaded.optimizer, keras.optimizers.AdamW) and loaded.optimizer.weight_decay == 0.05
+    with pytest.raises(ConfigError, match="weight_decay must be >= 0"):
+        zoo.fit(task, out_dir=tmp_path, epochs=1, max_train_examples=100, weight_decay=-1.0, verbose=0)
+
+
 def test_class_weights_balanced_recorded(tmp_path):
     r = zoo.fit("medical/breast_cancer_diagnosis", out_dir=tmp_path, epochs=1, class_weight="balanced", verbose=0)
     weights = r.report["class_weight"]

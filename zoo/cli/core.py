@@ -40,6 +40,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--learning-rate-schedule", choices=["constant", "cosine", "step"],
                    help="constant; cosine decay to 0 over the epochs; or step: x0.1 at 1/2 and 3/4 of the epochs "
                         "(default: the task's)")
+    p.add_argument("--weight-decay", type=float, help="decoupled weight decay (AdamW) when > 0 (default: the task's)")
     p.add_argument("--backbone", help="another registered backbone (builders.list_backbones())")
     p.add_argument("--backbone-params", type=json.loads, help='JSON overrides, e.g. \'{"units": 32}\'')
     p.add_argument("--freeze", action=argparse.BooleanOptionalAction, default=None,
@@ -71,7 +72,8 @@ def run_kwargs(args: argparse.Namespace) -> dict:
         jit_compile="auto" if args.xla is None else args.xla, data_dir=args.data_dir,
         max_train_examples=args.max_train_examples, tensorboard=args.tensorboard, feature_cache=args.feature_cache,
         verbose=0 if args.quiet else "auto", epochs=args.epochs, batch_size=args.batch_size,
-        learning_rate=args.learning_rate, learning_rate_schedule=args.learning_rate_schedule, freeze=args.freeze, class_weight=args.class_weight,
+        learning_rate=args.learning_rate, learning_rate_schedule=args.learning_rate_schedule,
+        weight_decay=args.weight_decay, freeze=args.freeze, class_weight=args.class_weight,
         scale_learning_rate=args.scale_learning_rate,
     )
 

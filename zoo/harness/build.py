@@ -93,6 +93,22 @@ def learning_rate(training: TrainingConfig, steps_per_epoch: int) -> float | ker
                       f"{', '.join(LEARNING_RATE_SCHEDULES)}.")
 
 
+def optimizer(training: TrainingConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    """Adam, or AdamW when `training.weight_decay` > 0, at `learning_rate(training, steps_per_epoch)`.
+
+    Example:
+    >>> from zoo.tasks.base import TrainingConfig
+    >>> type(optimizer(TrainingConfig(), 10)).__name__, type(optimizer(TrainingConfig(weight_decay=0.01), 10)).__name__
+    ('Adam', 'AdamW')
+    """
+    rate = learning_rate(training, steps_per_epoch)
+    if training.weight_decay < 0:
+        raise ConfigError(f"weight_decay must be >= 0, got {training.weight_decay}.")
+    if training.weight_decay:
+        return keras.optimizers.AdamW(rate, weight_decay=training.weight_decay)
+    return keras.optimizers.Adam(rate)
+
+
 def build_model(task: Task, data: Dataset, *, dtype: str | None = None, jit_compile: bool | str = "auto") -> keras.Model:
     """Backbone (adapted to the training inputs) + head, frozen or not as the task says, compiled.
 
@@ -108,7 +124,7 @@ def build_model(task: Task, data: Dataset, *, dtype: str | None = None, jit_comp
     head = build_head(head_config(task, data), backbone.output_dim, dtype=dtype)
     model = transfer_model(backbone, head, freeze=task.training.freeze, name=task.name.replace("/", "_"))
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate(task.training, -(-len(data.train) // task.training.batch_size))),
+        optimizer=optimizer(task.training, -(-len(data.train) // task.training.batch_size)),
         loss=task.loss,
         metrics=list(task.metrics),
         jit_compile=jit_compile,

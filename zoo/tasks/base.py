@@ -53,6 +53,7 @@ class TrainingConfig:
         learning_rate_schedule: `"constant"`; `"cosine"`: cosine decay from `learning_rate` to 0
             over `epochs` epochs; or `"step"`: x0.1 after half and again after three quarters of
             `epochs` (MedMNIST's recipe). Early stopping may end training before the decay ends.
+        weight_decay: decoupled weight decay (AdamW) when > 0; 0 trains with Adam.
         freeze: keep the backbone frozen (transfer from a preset); from-scratch tasks use False.
         patience: early-stopping patience in epochs; 0 disables early stopping.
         monitor: the validation quantity early stopping and checkpointing watch.
@@ -70,6 +71,7 @@ class TrainingConfig:
     batch_size: int = 32
     learning_rate: float = 1e-3
     learning_rate_schedule: str = "constant"
+    weight_decay: float = 0.0
     freeze: bool = False
     patience: int = 5
     monitor: str = "val_loss"
