@@ -86,7 +86,7 @@ def learning_rate(training: TrainingConfig, steps_per_epoch: int) -> float | ker
         return keras.optimizers.schedules.CosineDecay(training.learning_rate, decay_steps=steps)
     if training.learning_rate_schedule == "step":  # MedMNIST's: x0.1 at half and at three quarters of the epochs
         steps = training.epochs * steps_per_epoch  # a step uses rates[i] while its 0-based index <= boundaries[i]
-        boundaries = [steps // 2 - 1, steps * 3 // 4 - 1]
+        boundaries = [max(1, steps // 2) - 1, max(1, steps * 3 // 4) - 1]  # a 1-step run keeps the full rate
         rates = [training.learning_rate * factor for factor in (1.0, 0.1, 0.01)]
         return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, rates)
     raise ConfigError(f"Unknown learning_rate_schedule '{training.learning_rate_schedule}'; choose one of "
