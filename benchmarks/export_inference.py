@@ -58,9 +58,11 @@ def main(argv=None) -> None:
             named = xb if isinstance(xb, dict) else {model.input_names[0] if hasattr(model, "input_names")
                                                      else "inputs": xb}
             try:
-                lite = str(Path(tmp) / "for_tflite")
-                with unrolled_recurrent_layers(model):  # as `zoo export --format tflite` does
-                    model.export(lite, verbose=False)
+                lite = path
+                with unrolled_recurrent_layers(model) as unrolled:  # as `zoo export --format tflite` does
+                    if unrolled:  # recurrent models only: the others' SavedModel is already the one to convert
+                        lite = str(Path(tmp) / "for_tflite")
+                        model.export(lite, verbose=False)
                 runs["tflite"] = tflite_runner(lite, {k: np.asarray(v) for k, v in named.items()})
             except Exception as error:  # noqa: BLE001 - a model that does not convert is a result
                 notes.append(f"TFLite fails: {type(error).__name__}: {str(error).splitlines()[0][:70]}")
