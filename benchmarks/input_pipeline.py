@@ -60,8 +60,7 @@ def main(argv=None) -> None:
         ideal = repeated_batch(data.train.x, data.train.y, batch, static_shape=False)  # batch axis as the pipelines'
         model = family_model(family, data)  # one model for every side: the same traced step
         fits = {k: {"x": d} for k, d in pipelines.items()} | {"memory": {"x": ideal, "steps_per_epoch": steps}}
-        model.fit(ideal, steps_per_epoch=2, epochs=1, verbose=0)  # trace the in-memory side
-        for d in pipelines.values():  # trace each pipeline's signature (and its last batch's shape), fill its cache
+        for d in pipelines.values():  # trace the step (the in-memory side shares it) and fill each pipeline's cache
             model.fit(d, epochs=1, verbose=0)
         runs = {k: lambda m=model, kw=kw, e=epochs: m.fit(**kw, epochs=e, verbose=0) for k, kw in fits.items()}
         t, cpu = side_by_side(runs, repeats).medians()
