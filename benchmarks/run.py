@@ -4,7 +4,7 @@
 
 The speed suite is SPEED. `--quick` runs QUICK, the ratios the speed issue asks of it (harness
 overhead, feature caching, FLOP rate, reference backbones, input pipeline, exported inference, peak
-memory), on small sizes: less precise; 106-116 s on 2 cores here (the issue asks under 2 minutes; most of it
+memory), on small sizes: less precise; 103-116 s on 2 cores here (the issue asks under 2 minutes; most of it
 is tracing each model's first training step, see BENCHMARKS.md). Scripts run in this process,
 one after another (TensorFlow starts once; Keras's state is cleared between scripts); only what must
 be measured in a fresh process (peak memory, thread settings) starts one. The longer studies (EXTRA:
