@@ -287,7 +287,8 @@ def fit_head(
     (['loss', 'val_loss'], 2)
     """
     epoch_fn = tf.function(_Epoch(trainer), autograph=False)
-    steps = int(train.cardinality()) if int(train.cardinality()) > 0 else None
+    steps = int(train.cardinality())
+    steps = steps if steps > 0 else None  # unknown (-2) or infinite (-1)
     callback_list = keras.callbacks.CallbackList(
         list(callbacks), add_history=True, add_progbar=verbose != 0, verbose=verbose, epochs=epochs, steps=steps,
         model=trainer,
