@@ -14,6 +14,7 @@ from builders.backbones import (
     TabularBackbone,
     TransformerBackbone,
 )
+from builders.ensemble import average_ensemble
 from builders.heads import HEAD_KINDS, HeadConfig, build_head
 from builders.registry import build_backbone, get_backbone_class, list_backbones, register_backbone
 from builders.transfer import get_backbone, transfer_model, unfreeze
@@ -31,6 +32,7 @@ __all__ = [
     "RecommenderBackbone",
     "TabularBackbone",
     "TransformerBackbone",
+    "average_ensemble",
     "backbones",
     "build_backbone",
     "build_head",

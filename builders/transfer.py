@@ -84,7 +84,7 @@ def transfer_model(
 
 
 def get_backbone(model: keras.Model) -> Backbone:
-    """The backbone inside a model made by `transfer_model`.
+    """The backbone inside a model made by `transfer_model` (or the first member's, for an ensemble).
 
     Example:
     >>> from builders.backbones import RNNBackbone
@@ -97,6 +97,9 @@ def get_backbone(model: keras.Model) -> Backbone:
         layer = layer.layer if isinstance(layer, InferenceMode) else layer
         if isinstance(layer, Backbone):
             return layer
+    for layer in model.layers:  # an ensemble's members (`average_ensemble`): the first member's backbone
+        if isinstance(layer, keras.Model) and not isinstance(layer, Backbone):
+            return get_backbone(layer)
     raise ConfigError(f"Model '{model.name}' has no Backbone layer; build it with transfer_model().")
 
 

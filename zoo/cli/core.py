@@ -46,6 +46,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--freeze", action=argparse.BooleanOptionalAction, default=None,
                    help="freeze the backbone (--no-freeze trains it); default: the task's setting")
     p.add_argument("--class-weight", choices=["balanced"], help="weight classes inversely to their frequency")
+    p.add_argument("--ensemble", type=int, metavar="N",
+                   help="train N models (different seeds, same split) and average their outputs (default: the task's)")
     p.add_argument("--data-dir", help="directory holding the dataset (else $ZOO_DATA_DIR, ../shared/data)")
     p.add_argument("--data", help="your own data for a generic task (CSV file, image folder or NPZ)")
     p.add_argument("--target", help="target column of --data")
@@ -74,7 +76,7 @@ def run_kwargs(args: argparse.Namespace) -> dict:
         verbose=0 if args.quiet else "auto", epochs=args.epochs, batch_size=args.batch_size,
         learning_rate=args.learning_rate, learning_rate_schedule=args.learning_rate_schedule,
         weight_decay=args.weight_decay, freeze=args.freeze, class_weight=args.class_weight,
-        scale_learning_rate=args.scale_learning_rate,
+        scale_learning_rate=args.scale_learning_rate, ensemble=args.ensemble,
     )
 
 

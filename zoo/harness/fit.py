@@ -14,7 +14,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import keras
 import numpy as np
@@ -249,6 +249,80 @@ def predict_report(task: Task, model: keras.Model, data: Dataset, batch_size: in
     }
 
 
+class Member(NamedTuple):
+    """One trained model of a run (the run's only one unless the task trains an ensemble)."""
+
+    model: keras.Model
+    history: dict[str, list[float]]
+    feature_cache: str
+    training_loop: str
+
+
+def _ensemble_size(task: Task) -> int:
+    n = task.training.ensemble
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ConfigError(f"ensemble must be an integer >= 1 (members to train and average), got {n!r}.")
+    return n
+
+
+def _train_member(task: Task, data: Dataset, config: RunConfig, strategy: tf.distribute.Strategy, dtype: str,
+                  member_dir: Path, seed: int, *, chief: bool, verbose: int | str, ensemble: bool) -> Member:
+    """Build and train one model into `member_dir` (its checkpoints, backup and feature cache).
+
+    An ensemble member is seeded `seed` and, once trained, saved with its history in
+    `member_dir`, where a resumed run finds it instead of training it again.
+    """
+    tc, batch = task.training, task.training.batch_size
+    saved = member_dir / "model.keras"
+    if ensemble:
+        _seed_everything(seed, config.deterministic)
+        if saved.is_file() and (member_dir / "history.json").is_file():
+            with strategy.scope():
+                model = keras.saving.load_model(saved, safe_mode=True)
+            info = json.loads((member_dir / "member.json").read_text())
+            return Member(model, json.loads((member_dir / "history.json").read_text()), **info)
+    with strategy.scope():
+        model = build_model(task, data, dtype=None if dtype == "float32" else dtype, jit_compile=config.jit_compile)
+    train_ds = make_dataset(data.train.x, data.train.y, batch, shuffle=True, seed=seed)
+    val_ds = make_dataset(data.val.x, data.val.y, batch)
+    callbacks: list[keras.callbacks.Callback] = []
+    if tc.patience:
+        callbacks.append(keras.callbacks.EarlyStopping(tc.monitor, patience=tc.patience, restore_best_weights=True))
+        if chief:  # the best model so far, on disk while training runs
+            callbacks.append(BestModelCheckpoint(model, member_dir / "checkpoints" / "best.keras", monitor=tc.monitor))
+    if config.tensorboard and chief:
+        callbacks.append(keras.callbacks.TensorBoard(str(member_dir / "logs")))
+    weights = class_weights(data.train.y, tc.class_weight)
+    cache, cache_note = (False, "off: feature_cache=False") if config.feature_cache is False else can_cache(task, model)
+    if config.feature_cache and not cache:
+        raise ConfigError(f"feature_cache=True, but caching is {cache_note}.")
+    if cache:
+        backup = IntervalBackupAndRestore(member_dir / "backup", config.backup_every)
+        history = fit_cached(model, (data.train.x, data.train.y), (data.val.x, data.val.y), batch_size=batch,
+                             epochs=tc.epochs, seed=seed, callbacks=[backup, *callbacks],
+                             class_weight=weights, verbose=verbose, cache_dir=member_dir / "features").history
+    else:
+        history = train_model(model, train_ds, val_ds, strategy=strategy, epochs=tc.epochs, callbacks=callbacks,
+                              class_weight=weights, verbose=verbose, backup_dir=member_dir / "backup",
+                              backup_every=config.backup_every, batch_size=batch)
+    if tc.freeze and tc.fine_tune_epochs:
+        from builders import unfreeze
+
+        with strategy.scope():  # the new optimizer must be created under the strategy too
+            unfreeze(model, tc.fine_tune_layers, tc.fine_tune_learning_rate)
+        more = train_model(model, train_ds, val_ds, strategy=strategy, epochs=tc.fine_tune_epochs,
+                           callbacks=callbacks, class_weight=weights, verbose=verbose, batch_size=batch)
+        history = {k: history.get(k, []) + more.get(k, []) for k in set(history) | set(more)}
+    history = {k: [float(v) for v in vals] for k, vals in history.items()}
+    loop = "cached head" if cache else "custom_fit" if uses_custom_loop(strategy, batch) else "fit"
+    member = Member(model, history, cache_note, loop)
+    if ensemble and chief:
+        model.save(saved)
+        (member_dir / "history.json").write_text(json.dumps(history, indent=2))
+        (member_dir / "member.json").write_text(json.dumps({"feature_cache": cache_note, "training_loop": loop}))
+    return member
+
+
 def _versions() -> dict[str, str]:
     import keras_hub
 
@@ -328,49 +402,27 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
         if "vocabulary" in data.meta:
             (run_dir / "vocabulary.txt").write_text("\n".join(data.meta["vocabulary"]) + "\n")
 
-    with strategy.scope():
-        model = build_model(task, data, dtype=None if dtype == "float32" else dtype, jit_compile=config.jit_compile)
-    batch = tc.batch_size
-    train_ds = make_dataset(data.train.x, data.train.y, batch, shuffle=True, seed=config.seed)
-    val_ds = make_dataset(data.val.x, data.val.y, batch)
-    callbacks: list[keras.callbacks.Callback] = []
-    if tc.patience:
-        callbacks.append(keras.callbacks.EarlyStopping(tc.monitor, patience=tc.patience, restore_best_weights=True))
-        if chief:  # the best model so far, on disk while training runs
-            callbacks.append(BestModelCheckpoint(model, run_dir / "checkpoints" / "best.keras", monitor=tc.monitor))
-    if config.tensorboard and chief:
-        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs")))
-    weights = class_weights(data.train.y, tc.class_weight)
-    cache, cache_note = (False, "off: feature_cache=False") if config.feature_cache is False else can_cache(task, model)
-    if config.feature_cache and not cache:
-        raise ConfigError(f"feature_cache=True, but caching is {cache_note}.")
+    n = _ensemble_size(task)
     started = time.perf_counter()
-    if cache:
-        backup = IntervalBackupAndRestore(run_dir / "backup", config.backup_every)
-        history = fit_cached(model, (data.train.x, data.train.y), (data.val.x, data.val.y), batch_size=batch,
-                             epochs=tc.epochs, seed=config.seed, callbacks=[backup, *callbacks],
-                             class_weight=weights, verbose=verbose, cache_dir=run_dir / "features").history
-    else:
-        history = train_model(model, train_ds, val_ds, strategy=strategy, epochs=tc.epochs, callbacks=callbacks,
-                              class_weight=weights, verbose=verbose, backup_dir=run_dir / "backup",
-                              backup_every=config.backup_every, batch_size=batch)
-    if tc.freeze and tc.fine_tune_epochs:
-        from builders import unfreeze
-
-        with strategy.scope():  # the new optimizer must be created under the strategy too
-            unfreeze(model, tc.fine_tune_layers, tc.fine_tune_learning_rate)
-        more = train_model(model, train_ds, val_ds, strategy=strategy, epochs=tc.fine_tune_epochs,
-                           callbacks=callbacks, class_weight=weights, verbose=verbose, batch_size=batch)
-        history = {k: history.get(k, []) + more.get(k, []) for k in set(history) | set(more)}
+    members = [_train_member(task, data, config, strategy, dtype, run_dir if n == 1 else run_dir / "members" / str(i),
+                             config.seed * n + i, chief=chief, verbose=verbose, ensemble=n > 1) for i in range(n)]
     seconds = time.perf_counter() - started
-    history = {k: [float(v) for v in vals] for k, vals in history.items()}
+    model, history = members[0].model, members[0].history
+    if n > 1:
+        from builders import average_ensemble
+
+        with strategy.scope():
+            model = average_ensemble([m.model for m in members], name=task.name.replace("/", "_"))
     # every worker predicts (multi-worker predict is collective); only the chief writes
     report = predict_report(task, model, data, run_dir=run_dir if chief else None)
     report.update(train_seconds=seconds, epochs_run=len(next(iter(history.values()), [])), seed=config.seed,
                   strategy=config.strategy, replicas=strategy.num_replicas_in_sync, precision=dtype,
-                  learning_rate=tc.learning_rate, train_examples=len(data.train), class_weight=weights,
-                  feature_cache=cache_note,
-                  training_loop="cached head" if cache else "custom_fit" if uses_custom_loop(strategy, batch) else "fit")
+                  learning_rate=tc.learning_rate, train_examples=len(data.train),
+                  class_weight=class_weights(data.train.y, tc.class_weight), feature_cache=members[0].feature_cache,
+                  training_loop=members[0].training_loop)
+    if n > 1:  # history.json holds member 0's curves; each member's are in members/<i>/history.json
+        report["ensemble"] = {"members": n, "seeds": [config.seed * n + i for i in range(n)],
+                              "epochs_run": [len(next(iter(m.history.values()), [])) for m in members]}
     if chief:
         model.save(run_dir / "model.keras")
         report["artifacts"] = {"model.keras": sha256(run_dir / "model.keras")}  # checked when the run is loaded

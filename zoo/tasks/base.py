@@ -65,6 +65,9 @@ class TrainingConfig:
         fine_tune_learning_rate: learning rate for fine-tuning.
         scale_learning_rate: multiply `learning_rate` by the number of replicas (linear scaling
             rule, for large-batch setups where `batch_size` grows with the replicas).
+        ensemble: train this many models on the same split, run seed `s` giving members seeds
+            `s * ensemble` to `s * ensemble + ensemble - 1`, and average their outputs
+            (`builders.average_ensemble`); 1 = one model, seeded `s`.
     """
 
     epochs: int = 20
@@ -80,6 +83,7 @@ class TrainingConfig:
     fine_tune_layers: int | None = None
     fine_tune_learning_rate: float = 1e-5
     scale_learning_rate: bool = False
+    ensemble: int = 1
 
 
 @dataclasses.dataclass

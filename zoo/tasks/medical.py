@@ -58,7 +58,10 @@ def breastmnist() -> Task:
         # Tuned on the validation split: early stopping on validation AUC (the primary metric). Best validation AUC
         # over seeds 0-1 (BatchNorm live, momentum 0.9): dropout 0 0.960, dropout 0.2 0.950, two blocks per stage
         # 0.952, augmentation 0.1 0.937.
-        training=TrainingConfig(epochs=100, batch_size=32, learning_rate=1e-3, patience=15, monitor="val_auc"),
+        # An ensemble of 5, chosen on validation: over the 8 single models of seeds 0-7, the mean validation AUC of
+        # one model is 0.946, of an average of 3 0.969, of 5 0.976 (every subset of that size).
+        training=TrainingConfig(epochs=100, batch_size=32, learning_rate=1e-3, patience=15, monitor="val_auc",
+                                ensemble=5),
         intended_use="Research on small-image medical classifiers; not a diagnostic device.",
         limitations=(
             "780 images from one source (Al-Dhabyani et al. 2020), downsampled to 28x28; test set of 156 images, so "
