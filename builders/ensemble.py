@@ -36,7 +36,7 @@ def average_ensemble(members: Sequence[keras.Model], name: str = "ensemble") -> 
     members = list(members)
     if len(members) < 2 or not all(isinstance(m, keras.Model) for m in members):
         raise ConfigError(f"average_ensemble: needs two or more Keras models, got {len(members)} member(s).")
-    spec = lambda m: keras.tree.map_structure(lambda t: (tuple(t.shape[1:]), t.dtype), m.input)  # noqa: E731
+    spec = lambda m: keras.tree.map_structure(lambda t: (t.name, tuple(t.shape[1:]), t.dtype), m.input)  # noqa: E731
     out = lambda m: tuple(m.output.shape[1:])  # noqa: E731
     for i, member in enumerate(members[1:], start=1):
         if spec(member) != spec(members[0]) or out(member) != out(members[0]):

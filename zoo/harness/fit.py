@@ -4,7 +4,9 @@ A run directory holds fixed file names (as Ludwig's do), so tools read runs with
 `config.json` (rebuilds the run), `model.keras`, `history.json`, `report.json`,
 `predictions.npz` (test targets and model outputs, for plots), `checkpoints/best.keras`
 (the best model so far by the task's monitored metric, saved during training when early
-stopping is on), and for text tasks `vocabulary.txt`.
+stopping is on), and for text tasks `vocabulary.txt`. An ensemble run (`TrainingConfig.ensemble`
+> 1) trains each member in `members/<i>/` (its `model.keras`, `history.json`, checkpoints);
+its `model.keras` averages them and its `history.json` is member 0's.
 """
 
 from __future__ import annotations
