@@ -179,6 +179,14 @@ def test_cnn_batchnorm_momentum_reaches_every_batchnorm_layer():
     assert builders.CNNBackbone.from_config(backbone.get_config()).get_layer("stem_bn").momentum == 0.8
 
 
+def test_cnn_stem_stride_halves_the_first_stage_and_round_trips():
+    backbone = builders.CNNBackbone(input_shape=(28, 28, 1), filters=(4, 8), stem_stride=2)
+    assert backbone.get_layer("stem_conv").output.shape[1:3] == (14, 14)
+    assert backbone.get_layer("stage1_block0_out").output.shape[1:3] == (7, 7)
+    again = builders.CNNBackbone.from_config(backbone.get_config())
+    assert again.get_layer("stem_conv").strides == (2, 2) and again.count_params() == backbone.count_params()
+
+
 def test_cnn_augmentation_is_live_from_scratch_and_off_in_a_frozen_base(tmp_path):
     x = sample_inputs("cnn")
     keras.utils.set_random_seed(0)
