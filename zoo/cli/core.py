@@ -110,7 +110,9 @@ def model_card(task) -> str:
              "Model:", f"  backbone {task.backbone.name} {json.dumps(task.backbone.params)}",
              f"  head {task.head.kind}, loss {task.loss}, trained {'frozen-base' if task.training.freeze else 'end to end'}",
              f"  training: {task.training.epochs} epochs max, batch {task.training.batch_size}, "
-             f"lr {task.training.learning_rate}", "",
+             f"lr {task.training.learning_rate}"
+             + (f", an ensemble of {task.training.ensemble} models (outputs averaged)" if task.training.ensemble > 1 else ""),
+             "",
              f"Metrics: primary {task.primary_metric}; tracked {', '.join(task.metrics)}", "", "Published baselines:"]
     for b in task.baselines:
         better = "higher" if b.higher_is_better else "lower"
