@@ -1,8 +1,8 @@
 """Our backbones vs reference implementations, training throughput side by side: the default
 `TransformerBackbone` vs a keras-hub `BertBackbone` of the same size (random weights, built from its
 constructor), and `CNNBackbone` vs keras.applications networks (weights=None) on the same 32x32x3
-images: MobileNetV3Small (alpha 0.75, minimalistic) of about the same size by throughput, and the far larger VGG16 and
-ResNet50 per training FLOP (FLOPs counted by TensorFlow's profiler on the forward graph, x3 for
+images: MobileNetV3Small (alpha 0.75, minimalistic) of about the same size by throughput (full mode: also our CNN
+with a stride-2 stem), and the far larger VGG16 and ResNet50 per training FLOP (FLOPs counted by TensorFlow's profiler on the forward graph, x3 for
 training).
 
     python -m benchmarks.reference_backbones [--quick]
@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from benchmarks.common import (
     family_model,
+    family_task,
     fit_steps,
     header,
     parse_args,
@@ -25,6 +26,7 @@ from benchmarks.common import (
     synthetic_data,
 )
 from benchmarks.transformer_flops import training_flops
+from zoo.harness.build import build_model
 
 # The same-size network first (the target's ratio); then larger ones, compared per FLOP.
 # MobileNetV3Small (alpha 0.75, minimalistic): 274k parameters to our CNN's 308k, the closest keras.applications size.
@@ -65,6 +67,23 @@ def application_model(name: str, classes: int = 1, **kwargs) -> keras.Model:
     return model
 
 
+def _cnn_row(ours_name: str, ours: keras.Model, name: str, kwargs: dict, reference: keras.Model,
+             data: tf.data.Dataset, steps: int, batch: int, repeats: int, same_size: bool) -> list:
+    """One CNN comparison: throughput against the same-size network, training FLOP rate otherwise."""
+    step_flops = {side: 3 * forward_flops(m) * steps * batch for side, m in (("ours", ours), ("ref", reference))}
+    t, cpu = side_by_side({"ours": fit_steps(ours, data, steps), "ref": fit_steps(reference, data, steps)},
+                          repeats).medians()
+    rates = {side: flops / t[side] for side, flops in step_flops.items()}
+    cpu_rates = {side: flops / cpu[side] for side, flops in step_flops.items()}
+    ratio = (t["ref"] / t["ours"], cpu["ref"] / cpu["ours"]) if same_size else (
+        rates["ours"] / rates["ref"], cpu_rates["ours"] / cpu_rates["ref"])
+    label = "".join(f" {k} {v}" for k, v in kwargs.items())
+    return [f"{ours_name} vs {name}{label}, 32x32x3 ({'throughput' if same_size else 'per FLOP'})",
+            f"{ours.count_params():,} / {reference.count_params():,}",
+            f"{steps * batch / t['ours']:.0f} / {steps * batch / t['ref']:.0f}",
+            f"{rates['ours'] / 1e9:.1f} / {rates['ref'] / 1e9:.1f}", *ratio]
+
+
 def main(argv=None) -> None:
     args = parse_args(__doc__.splitlines()[0], argv)
     tf.config.experimental.enable_op_determinism()
@@ -89,26 +108,19 @@ def main(argv=None) -> None:
     # CNN vs keras.applications: the same-size network (REFERENCE_CNNS[0]) on the same 32x32x3 images by
     # throughput; the larger VGG16 and ResNet50 (full mode) per training FLOP, as they do far more work per image.
     images = synthetic_data("cnn", batch, image_shape=(32, 32, 3))
+    data = repeated_batch(images.train.x, images.train.y, batch)
     cnn = family_model("cnn", images)
-    ours = fit_steps(cnn, repeated_batch(images.train.x, images.train.y, batch), steps)
-    step_flops = {"ours": 3 * forward_flops(cnn) * steps * batch}  # training FLOPs of the timed steps
+    # Full mode: also our CNN with a stride-2 stem (`stem_stride=2`), against the same-size network only.
+    keras.utils.set_random_seed(0)
+    strided = None if args.quick else build_model(family_task("cnn").with_overrides(
+        backbone_params={"stem_stride": 2}), images, jit_compile=False)
     # --quick: the same-size network only (ResNet50's first training step alone takes ~30 s to trace here)
     for name, kwargs in REFERENCE_CNNS[:1] if args.quick else REFERENCE_CNNS:
         reference = application_model(name, **kwargs)
-        step_flops["ref"] = 3 * forward_flops(reference) * steps * batch
-        t, cpu = side_by_side({"ours": ours, "ref": fit_steps(reference, repeated_batch(images.train.x, images.train.y,
-                                                                                        batch), steps)},
-                              repeats).medians()
-        rates = {side: flops / t[side] for side, flops in step_flops.items()}
-        cpu_rates = {side: flops / cpu[side] for side, flops in step_flops.items()}
         same_size = name == REFERENCE_CNNS[0][0]
-        ratio = (t["ref"] / t["ours"], cpu["ref"] / cpu["ours"]) if same_size else (
-            rates["ours"] / rates["ref"], cpu_rates["ours"] / cpu_rates["ref"])
-        label = "".join(f" {k} {v}" for k, v in kwargs.items())
-        rows.append([f"CNNBackbone vs {name}{label}, 32x32x3 ({'throughput' if same_size else 'per FLOP'})",
-                     f"{cnn.count_params():,} / {reference.count_params():,}",
-                     f"{steps * batch / t['ours']:.0f} / {steps * batch / t['ref']:.0f}",
-                     f"{rates['ours'] / 1e9:.1f} / {rates['ref'] / 1e9:.1f}", *ratio])
+        for ours_name, model in [("CNNBackbone", cnn)] + ([("CNNBackbone stem_stride 2", strided)]
+                                                           if same_size and strided is not None else []):
+            rows.append(_cnn_row(ours_name, model, name, kwargs, reference, data, steps, batch, repeats, same_size))
     print_table(["comparison", "params ours / ref", "train examples/s ours / ref", "train GFLOP/s ours / ref",
                  "ours / ref (target >= 1.0)", "ours / ref, CPU"], rows)
     print(f"Batch {batch}, float32, no XLA (the CPU default), synthetic inputs in memory, {steps} steps per "
