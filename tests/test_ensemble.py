@@ -83,3 +83,4 @@ def test_a_resumed_ensemble_run_keeps_finished_members(data, tmp_path):
 def test_bad_ensemble_sizes_are_config_errors(data, tmp_path, bad):
     with pytest.raises(zoo.errors.ConfigError, match="ensemble must be an integer >= 1"):
         _fit(data, tmp_path, ensemble=bad)
+    assert not any(tmp_path.iterdir())  # refused before a run directory is made

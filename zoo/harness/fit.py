@@ -384,6 +384,7 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
         run_dir: str | os.PathLike | None = None, verbose: int | str = "auto") -> Run:
     """Carry out a `RunConfig` (what `fit` does once it has made one); `run_dir` resumes a run."""
     task = Task.from_dict(config.task)
+    n = _ensemble_size(task)
     _seed_everything(config.seed, config.deterministic)
     data = prepare_data(task, config, data)
     strategy = get_strategy(config.strategy)
@@ -404,7 +405,6 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
         if "vocabulary" in data.meta:
             (run_dir / "vocabulary.txt").write_text("\n".join(data.meta["vocabulary"]) + "\n")
 
-    n = _ensemble_size(task)
     started = time.perf_counter()
     members = [_train_member(task, data, config, strategy, dtype, run_dir if n == 1 else run_dir / "members" / str(i),
                              config.seed * n + i, chief=chief, verbose=verbose, ensemble=n > 1) for i in range(n)]
