@@ -92,8 +92,9 @@ def predictive_maintenance() -> Task:
                      note="from the abstract only; protocol not checked against ours (stratified 64/16/20)"),
         ],
         # Tuned on validation PR-AUC: no dropout and a higher learning rate fit the sharp, rule-based failure
-        # boundaries; balanced class weights lowered both PR-AUC and failure F1.
-        training=TrainingConfig(epochs=200, batch_size=64, learning_rate=3e-3, patience=25),
+        # boundaries; balanced class weights lowered both PR-AUC and failure F1. An ensemble of 5: over 8 members on
+        # seed 0's split, validation PR-AUC one model 0.762, the average of 3 0.789, of 5 0.795 (every subset).
+        training=TrainingConfig(epochs=200, batch_size=64, learning_rate=3e-3, patience=25, ensemble=5),
         intended_use=(
             "Benchmarking failure classifiers on imbalanced sensor data; a template for a plant's own maintenance logs."
         ),
