@@ -27,7 +27,7 @@ from benchmarks.common import (
 from builders import get_backbone
 from zoo.data.types import Dataset, Split
 from zoo.harness.build import build_model
-from zoo.harness.caching import extract_features, fit_cached
+from zoo.harness.caching import FEATURE_BATCH_SIZE, extract_features, fit_cached
 from zoo.harness.fit import RunConfig, prepare_data
 from zoo.harness.pipeline import make_dataset
 from zoo.tasks import get_task
@@ -70,7 +70,8 @@ def compare(name: str, task, data, epochs: int, repeats: int, passes: int) -> li
     model = build()
     backbone, xla = get_backbone(model), bool(model.jit_compile)
     train_and_val = keras.tree.map_structure(lambda a, b: np.concatenate([a, b]), data.train.x, data.val.x)
-    one_pass = median([timed(lambda: extract_features(backbone, train_and_val, batch_size=batch, jit_compile=xla))
+    one_pass = median([timed(lambda: extract_features(backbone, train_and_val, batch_size=FEATURE_BATCH_SIZE,
+                                                      jit_compile=xla))
                        for _ in range(passes)])
     diff = float(np.max(np.abs(np.array(losses["naive"]) - np.array(losses["cached"]))))
     return [name, len(data.train), f"{per_epoch['naive']:.3f} / {per_epoch['cached']:.4f}",

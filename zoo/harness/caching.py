@@ -27,6 +27,7 @@ from zoo.harness.pipeline import make_dataset
 from zoo.tasks.base import Task
 
 DEFAULT_MAX_MEMORY_BYTES = 2**30  # features above this size go to a file on disk (when a cache_dir is given)
+FEATURE_BATCH_SIZE = 128  # batch size of `fit_cached`'s one backbone pass (see its `feature_batch_size`)
 
 
 def can_cache(task: Task | None, model: keras.Model, *, augment: bool = False) -> tuple[bool, str]:
@@ -332,7 +333,7 @@ def fit_cached(
     verbose: int | str = "auto",
     cache_dir: str | os.PathLike | None = None,
     max_memory_bytes: int = DEFAULT_MAX_MEMORY_BYTES,
-    feature_batch_size: int = 128,
+    feature_batch_size: int = FEATURE_BATCH_SIZE,
     jit_compile: bool | None = None,
     keep_files: bool = False,
 ) -> keras.callbacks.History:
