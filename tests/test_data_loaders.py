@@ -153,20 +153,6 @@ def test_ai4i2020_no_leaky_columns_and_imbalance_warning():
     assert not (set(_rows(ds.train, key)) & set(_rows(ds.test, key)))
 
 
-def test_ai4i2020_derived_features_extend_the_same_rows():
-    data_dir = _dir_or_skip(ai4i2020.SOURCE)
-    with pytest.warns(validate.ImbalanceWarning):
-        plain, derived = ai4i2020.load(data_dir, seed=1), ai4i2020.load(data_dir, seed=1, derived=True)
-    assert derived.meta["numeric_names"] == ai4i2020.NUMERIC_NAMES + ai4i2020.DERIVED_NAMES
-    x, x5 = derived.test.x["numeric"], plain.test.x["numeric"]
-    np.testing.assert_array_equal(x[:, :5], x5)
-    np.testing.assert_array_equal(derived.test.y, plain.test.y)
-    # power = torque x angular speed; temperature difference; wear x torque
-    np.testing.assert_allclose(x[:, 5], x5[:, 3] * x5[:, 2] * 2 * np.pi / 60, rtol=1e-6)
-    np.testing.assert_allclose(x[:, 6], x5[:, 1] - x5[:, 0], atol=1e-4)
-    np.testing.assert_allclose(x[:, 7], x5[:, 4] * x5[:, 3], rtol=1e-6)
-
-
 def test_breastmnist_official_split():
     ds = _load(breastmnist)
     _check_common(ds, breastmnist.SOURCE, ["breastmnist.npz"])
