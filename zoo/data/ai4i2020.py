@@ -46,30 +46,8 @@ TYPES = ("L", "M", "H")
 CLASS_NAMES = ["no failure", "failure"]
 
 
-DERIVED_NAMES = ["Power [W]", "Temperature difference [K]", "Tool wear x torque [min Nm]"]
-
-
-def derived_features(numeric: np.ndarray) -> np.ndarray:
-    """Physical quantities the failure mechanisms of AI4I 2020 depend on (Matzka 2020, Section III):
-    mechanical power (torque x angular speed; power failures), process minus air temperature (heat
-    dissipation failures) and tool wear x torque (overstrain failures), from the five measurements
-    in `NUMERIC_NAMES` order.
-
-    Example:
-    >>> derived_features(np.array([[300.0, 310.0, 1500.0, 40.0, 100.0]])).round(1).tolist()
-    [[6283.2, 10.0, 4000.0]]
-    """
-    air, process, speed, torque, wear = (numeric[:, i] for i in range(5))
-    return np.stack([torque * speed * 2 * np.pi / 60, process - air, wear * torque], axis=1)
-
-
 def load(
-    data_dir: str | None = None,
-    *,
-    seed: int = 0,
-    test_fraction: float = 0.2,
-    val_fraction: float = 0.2,
-    derived: bool = False,
+    data_dir: str | None = None, *, seed: int = 0, test_fraction: float = 0.2, val_fraction: float = 0.2
 ) -> Dataset:
     """Load AI4I 2020 as tabular binary classification (1 = machine failure).
 
@@ -82,10 +60,9 @@ def load(
         seed: int. The split seed.
         test_fraction: float. Share of all rows for test.
         val_fraction: float. Share of the remaining rows for validation.
-        derived: bool. Also give the three `derived_features` as numeric inputs (8 in all).
 
     Returns:
-        A `Dataset` whose x is `{"numeric": float32 (n, 5 or 8), "categorical": int32 (n, 1)}`.
+        A `Dataset` whose x is `{"numeric": float32 (n, 5), "categorical": int32 (n, 1)}`.
 
     Example:
     >>> ds = load(seed=0)  # doctest: +SKIP
@@ -113,12 +90,9 @@ def load(
             f"{DATA_FILE}: column '{TARGET}', {common.csv_row(i)} is {target[i]:g}; expected 0 or 1."
         )
     y = target.astype(np.int64)
-    names = NUMERIC_NAMES
-    if derived:
-        numeric, names = np.concatenate([numeric, derived_features(numeric)], axis=1), NUMERIC_NAMES + DERIVED_NAMES
     index = splits.train_val_test(y, test_fraction, val_fraction, seed)
     train, val, test, table_meta = tabular.build_tabular_splits(
-        numeric, kinds.reshape(-1, 1), y, index, names, CATEGORICAL_NAMES, DATA_FILE
+        numeric, kinds.reshape(-1, 1), y, index, NUMERIC_NAMES, CATEGORICAL_NAMES, DATA_FILE
     )
     common.check_classification([("train", train), ("val", val), ("test", test)], 2, DATA_FILE, CLASS_NAMES)
     meta: dict[str, Any] = {
