@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import keras
 
 from builders.errors import ConfigError
+from builders.transfer import input_like
 
 
 def average_ensemble(members: Sequence[keras.Model], name: str = "ensemble") -> keras.Model:
@@ -46,9 +47,6 @@ def average_ensemble(members: Sequence[keras.Model], name: str = "ensemble") -> 
             )
     for i, member in enumerate(members):
         member.name = f"member_{i}"
-    inputs = keras.tree.map_structure(
-        lambda t: keras.Input(shape=t.shape[1:], dtype=t.dtype, name=t.name.split("/")[0].split(":")[0]),
-        members[0].input,
-    )
+    inputs = input_like(members[0])
     outputs = [member(inputs) for member in members]
     return keras.Model(inputs, keras.layers.Average(name="average", dtype="float32")(outputs), name=name)

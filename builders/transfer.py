@@ -32,11 +32,18 @@ class InferenceMode(keras.layers.Wrapper):
         return self.layer.compute_output_shape(input_shape)
 
 
-def _input_like(backbone: Backbone):
-    """Fresh `keras.Input`s with the backbone's input structure, shapes, dtypes and names."""
+def input_like(model: keras.Model):
+    """Fresh `keras.Input`s with a model's input structure, shapes, dtypes and names.
+
+    Example:
+    >>> inp = keras.Input((3,), name="x")
+    >>> x = input_like(keras.Model(inp, keras.layers.Dense(1)(inp)))
+    >>> x.shape, x.name, x is inp
+    ((None, 3), 'x', False)
+    """
     return keras.tree.map_structure(
         lambda t: keras.Input(shape=t.shape[1:], dtype=t.dtype, name=t.name.split("/")[0].split(":")[0]),
-        backbone.input,
+        model.input,
     )
 
 
@@ -75,7 +82,7 @@ def transfer_model(
     if not isinstance(backbone, Backbone):
         raise ConfigError(f"transfer_model: backbone must be a builders Backbone, got {type(backbone).__name__}.")
     backbone.trainable = not freeze
-    inputs = _input_like(backbone)
+    inputs = input_like(backbone)
     if freeze if inference_mode is None else inference_mode:
         features = InferenceMode(backbone, name=f"{backbone.name}_inference")(inputs)
     else:
