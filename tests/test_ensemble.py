@@ -10,6 +10,7 @@ import zoo
 from builders import average_ensemble, get_backbone
 from builders.errors import ConfigError
 from zoo.data import load_dataset
+from zoo.report.html import write_report
 
 
 def _member(seed, units=3, name="x"):
@@ -61,6 +62,8 @@ def test_members_are_the_single_models_of_their_seeds(data, tmp_path):
     saved = np.load(ensemble.run_dir / "predictions.npz")["y_pred"]
     np.testing.assert_allclose(saved, np.mean(singles, axis=0), rtol=1e-5)
     assert get_backbone(ensemble.model).name == get_backbone(ensemble.model.get_layer("member_0")).name
+    page = write_report(ensemble.run_dir, tmp_path / "report.html").read_text()
+    assert "an ensemble of 2 models, epochs run [2, 2] (curves: member 0)" in page
 
 
 def test_a_resumed_ensemble_run_keeps_finished_members(data, tmp_path):

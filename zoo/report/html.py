@@ -446,8 +446,10 @@ def _kpis(artifacts: RunArtifacts) -> str:
     tiles = [("primary", f"Test {_METRIC_NAMES.get(primary, primary)}", _num(value), verdict)]
     tiles.append(("", "Test examples", _num(report.get("test", {}).get("num_examples")),
                   "held-out test split (see the model card)"))
-    tiles.append(("", "Training examples", _num(report.get("train_examples")),
-                  f"{_num(report.get('epochs_run'))} epoch(s) run"))
+    ensemble = report.get("ensemble")
+    epochs = (f"an ensemble of {ensemble['members']} models, epochs run {_e(ensemble['epochs_run'])} (curves: member 0)"
+              if ensemble else f"{_num(report.get('epochs_run'))} epoch(s) run")
+    tiles.append(("", "Training examples", _num(report.get("train_examples")), epochs))
     seconds = report.get("train_seconds")
     tiles.append(("", "Training time", f"{seconds:,.1f} s" if seconds is not None else "-",
                   f"{_e(report.get('strategy', '-'))} strategy, {_num(report.get('replicas'))} replica(s), "
