@@ -69,14 +69,13 @@ def test_members_are_the_single_models_of_their_seeds(data, tmp_path):
 def test_a_resumed_ensemble_run_keeps_finished_members(data, tmp_path):
     first = _fit(data, tmp_path, ensemble=2)
     members = first.run_dir / "members"
-    kept = (members / "0" / "model.keras").stat().st_mtime_ns
+    kept, redone = ((members / i / "model.keras").stat().st_mtime_ns for i in ("0", "1"))
     history = json.loads((members / "1" / "history.json").read_text())
-    for f in (members / "1").iterdir():  # member 1 "never finished"
-        if f.is_file():
-            f.unlink()
+    (members / "1" / "member.json").unlink()  # member 1 was killed before it wrote its last file
     again = _fit(data, tmp_path, ensemble=2, run_dir=first.run_dir)
     assert (members / "0" / "model.keras").stat().st_mtime_ns == kept  # loaded, not trained again
-    assert (members / "1" / "model.keras").is_file()
+    assert (members / "1" / "member.json").is_file()
+    assert (members / "1" / "model.keras").stat().st_mtime_ns != redone  # trained again
     x = data.test.x
     np.testing.assert_allclose(again.model.predict(x, verbose=0), first.model.predict(x, verbose=0), rtol=1e-5)
     assert json.loads((members / "1" / "history.json").read_text())["loss"] == pytest.approx(history["loss"], rel=1e-5)

@@ -278,7 +278,7 @@ def _train_member(task: Task, data: Dataset, config: RunConfig, strategy: tf.dis
     saved = member_dir / "model.keras"
     if ensemble:
         _seed_everything(seed, config.deterministic)
-        if saved.is_file() and (member_dir / "history.json").is_file():
+        if all((member_dir / name).is_file() for name in ("model.keras", "history.json", "member.json")):
             with strategy.scope():
                 model = keras.saving.load_model(saved, safe_mode=True)
             info = json.loads((member_dir / "member.json").read_text())
@@ -318,7 +318,7 @@ def _train_member(task: Task, data: Dataset, config: RunConfig, strategy: tf.dis
     history = {k: [float(v) for v in vals] for k, vals in history.items()}
     loop = "cached head" if cache else "custom_fit" if uses_custom_loop(strategy, batch) else "fit"
     member = Member(model, history, cache_note, loop)
-    if ensemble and chief:
+    if ensemble and chief:  # member.json last: a member counts as finished only once all three files are there
         model.save(saved)
         (member_dir / "history.json").write_text(json.dumps(history, indent=2))
         (member_dir / "member.json").write_text(json.dumps({"feature_cache": cache_note, "training_loop": loop}))
