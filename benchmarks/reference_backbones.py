@@ -10,6 +10,9 @@ training).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
 import keras
 import keras_hub
 import tensorflow as tf
@@ -67,19 +70,28 @@ def application_model(name: str, classes: int = 1, **kwargs) -> keras.Model:
     return model
 
 
-def _cnn_row(ours_name: str, ours: keras.Model, name: str, kwargs: dict, reference: keras.Model,
-             data: tf.data.Dataset, steps: int, batch: int, repeats: int, same_size: bool) -> list:
+class _Timed(NamedTuple):
+    """A model ready to time: its name, the model, its warmed-up training run and that run's training FLOPs."""
+
+    name: str
+    model: keras.Model
+    run: Callable[[], Any]
+    flops: float
+
+
+def _timed(name: str, model: keras.Model, data: tf.data.Dataset, steps: int, batch: int) -> _Timed:
+    return _Timed(name, model, fit_steps(model, data, steps), 3 * forward_flops(model) * steps * batch)
+
+
+def _cnn_row(ours: _Timed, ref: _Timed, steps: int, batch: int, repeats: int, same_size: bool) -> list:
     """One CNN comparison: throughput against the same-size network, training FLOP rate otherwise."""
-    step_flops = {side: 3 * forward_flops(m) * steps * batch for side, m in (("ours", ours), ("ref", reference))}
-    t, cpu = side_by_side({"ours": fit_steps(ours, data, steps), "ref": fit_steps(reference, data, steps)},
-                          repeats).medians()
-    rates = {side: flops / t[side] for side, flops in step_flops.items()}
-    cpu_rates = {side: flops / cpu[side] for side, flops in step_flops.items()}
+    t, cpu = side_by_side({"ours": ours.run, "ref": ref.run}, repeats).medians()
+    rates = {side: m.flops / t[side] for side, m in (("ours", ours), ("ref", ref))}
+    cpu_rates = {side: m.flops / cpu[side] for side, m in (("ours", ours), ("ref", ref))}
     ratio = (t["ref"] / t["ours"], cpu["ref"] / cpu["ours"]) if same_size else (
         rates["ours"] / rates["ref"], cpu_rates["ours"] / cpu_rates["ref"])
-    label = "".join(f" {k} {v}" for k, v in kwargs.items())
-    return [f"{ours_name} vs {name}{label}, 32x32x3 ({'throughput' if same_size else 'per FLOP'})",
-            f"{ours.count_params():,} / {reference.count_params():,}",
+    return [f"{ours.name} vs {ref.name}, 32x32x3 ({'throughput' if same_size else 'per FLOP'})",
+            f"{ours.model.count_params():,} / {ref.model.count_params():,}",
             f"{steps * batch / t['ours']:.0f} / {steps * batch / t['ref']:.0f}",
             f"{rates['ours'] / 1e9:.1f} / {rates['ref'] / 1e9:.1f}", *ratio]
 
@@ -109,18 +121,19 @@ def main(argv=None) -> None:
     # throughput; the larger VGG16 and ResNet50 (full mode) per training FLOP, as they do far more work per image.
     images = synthetic_data("cnn", batch, image_shape=(32, 32, 3))
     data = repeated_batch(images.train.x, images.train.y, batch)
-    cnn = family_model("cnn", images)
-    # Full mode: also our CNN with a stride-2 stem (`stem_stride=2`), against the same-size network only.
-    keras.utils.set_random_seed(0)
-    strided = None if args.quick else build_model(family_task("cnn").with_overrides(
-        backbone_params={"stem_stride": 2}), images, jit_compile=False)
+    ours = [_timed("CNNBackbone", family_model("cnn", images), data, steps, batch)]
+    if not args.quick:  # also our CNN with a stride-2 stem (`stem_stride=2`), against the same-size network only
+        keras.utils.set_random_seed(0)
+        strided = build_model(family_task("cnn").with_overrides(backbone_params={"stem_stride": 2}), images,
+                              jit_compile=False)
+        ours.append(_timed("CNNBackbone stem_stride 2", strided, data, steps, batch))
     # --quick: the same-size network only (ResNet50's first training step alone takes ~30 s to trace here)
     for name, kwargs in REFERENCE_CNNS[:1] if args.quick else REFERENCE_CNNS:
-        reference = application_model(name, **kwargs)
+        label = name + "".join(f" {k} {v}" for k, v in kwargs.items())
+        ref = _timed(label, application_model(name, **kwargs), data, steps, batch)
         same_size = name == REFERENCE_CNNS[0][0]
-        for ours_name, model in [("CNNBackbone", cnn)] + ([("CNNBackbone stem_stride 2", strided)]
-                                                           if same_size and strided is not None else []):
-            rows.append(_cnn_row(ours_name, model, name, kwargs, reference, data, steps, batch, repeats, same_size))
+        for side in ours if same_size else ours[:1]:
+            rows.append(_cnn_row(side, ref, steps, batch, repeats, same_size))
     print_table(["comparison", "params ours / ref", "train examples/s ours / ref", "train GFLOP/s ours / ref",
                  "ours / ref (target >= 1.0)", "ours / ref, CPU"], rows)
     print(f"Batch {batch}, float32, no XLA (the CPU default), synthetic inputs in memory, {steps} steps per "
