@@ -30,7 +30,7 @@ SETTINGS = {  # fine_tune_epochs: per unfreezing stage (up to 3 stages)
     "tabular": TrainSettings(epochs=40, patience=8, fine_tune=True, fine_tune_epochs=10),
 }
 PRETRAIN_EPOCHS = {"timeseries": 10, "image": 15, "text": 10, "tabular": 50}
-QUICK = TrainSettings(epochs=2, patience=0, min_steps=1, fine_tune=True, fine_tune_epochs=1)
+QUICK = TrainSettings(epochs=2, patience=0, min_steps=1, head_min_steps=1, fine_tune=True, fine_tune_epochs=1)
 
 
 def timing_rows(family: str, result: dict) -> list[list]:

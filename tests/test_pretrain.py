@@ -301,7 +301,7 @@ def test_a_local_keras_hub_bert_preset_is_a_transfer_source(tmp_path):
     ids = tokenize_for_preset(data, preset).train.x
     assert ids[0].tolist() == [2, 5, 6, 12, 3] + [0] * 5  # [CLS] profit rose sharply [SEP], padded
     report = transfer(path, get_task("finance/sentiment"), data=data, label_fractions=[1.0], seeds=1,
-                      settings=TrainSettings(epochs=1, min_steps=1))
+                      settings=TrainSettings(epochs=1, min_steps=1, head_min_steps=1))
     assert [r["arm"] for r in report.rows] == ["scratch", "transfer"]
     assert report.rows[1]["feature_cache"] and report.rows[1]["trainable_params"] == 8 * 3 + 3
     assert report.rows[0]["trainable_params"] == encoder.count_params() + 8 * 3 + 3  # scratch: the whole encoder

@@ -58,7 +58,7 @@ def test_transfer_end_to_end_against_scratch(tmp_path):
     splits = [Split(*_squares(n, seed)) for n, seed in ((40, 0), (16, 1), (24, 2))]
     data = Dataset(*splits, meta={"num_classes": 2, "class_names": ["bottom", "top"]})
     report = transfer(result.preset_dir, _image_task(), data=data, label_fractions=[0.25], seeds=1,
-                      settings=TrainSettings(min_steps=1, fine_tune=True, fine_tune_epochs=1),
+                      settings=TrainSettings(min_steps=1, head_min_steps=1, fine_tune=True, fine_tune_epochs=1),
                       out_dir=tmp_path / "report")
 
     by_arm = {r["arm"]: r for r in report.rows}
@@ -107,8 +107,10 @@ def test_a_lower_is_better_metric_signs_the_gain(tmp_path):
     result = pretrain(str(tmp_path / "windows.npy"), tmp_path / "preset", backbone="rnn",
                       backbone_params={"units": 4, "num_layers": 1}, epochs=1)
     report = transfer(result.preset_dir, task, data=data, label_fractions=[1.0], seeds=1,
-                      settings=TrainSettings(min_steps=1))
+                      settings=TrainSettings(min_steps=1, head_min_steps=10))
     scratch, frozen = (r["score"] for r in report.rows)
+    # the task's 1 epoch for scratch; the cached head at least 10 steps: 5 epochs of 2 batches (40 rows, batch 32)
+    assert [r["epochs"] for r in report.rows] == [1, 5]
     assert not report.higher_is_better
     assert report.summary()[1]["gain_mean"] == pytest.approx(scratch - frozen)
 
@@ -129,7 +131,7 @@ def test_text_targets_use_the_source_vocabulary(tmp_path):
                 HeadConfig("binary"), "binary_crossentropy", [], "accuracy",
                 training=TrainingConfig(epochs=1, batch_size=8, patience=0))
     report = transfer(result.preset_dir, task, data=data, label_fractions=[1.0], seeds=1,
-                      settings=TrainSettings(min_steps=1))
+                      settings=TrainSettings(min_steps=1, head_min_steps=1))
     assert any("[UNK]" in note for note in report.notes)  # "zebra quokka" is not in the source vocabulary
 
 
@@ -175,7 +177,7 @@ def test_transfer_rejects_a_preset_of_another_shape(tmp_path):
 def test_matrix_pretrains_each_source_once_and_reuses_its_preset(tmp_path):
     spec = MatrixSpec(sources={"bc": "breast_cancer"}, targets={"bc": "medical/breast_cancer_diagnosis"},
                       backbone="tabular", backbone_params={"hidden_units": [8]})
-    settings = TrainSettings(epochs=1, min_steps=1)
+    settings = TrainSettings(epochs=1, min_steps=1, head_min_steps=1)
     result = transfer_matrix("tabular", tmp_path, spec=spec, label_fractions=[0.1], seeds=1, settings=settings,
                              pretrain_epochs=1)
     assert [(c["source"], c["target"]) for c in result["cells"]] == [("bc", "bc")]

@@ -79,6 +79,8 @@ def _add_comparison_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fine-tune-learning-rate", type=float, help="default: learning rate / 10")
     p.add_argument("--patience", type=int, help="early-stopping patience (default: the task's)")
     p.add_argument("--min-steps", type=int, default=100, help="at least this many optimizer steps per run")
+    p.add_argument("--head-min-steps", type=int, default=1000,
+                   help="at least this many steps for the frozen base's head (on cached features: cheap)")
     p.add_argument("--data-dir", help="directory holding the datasets")
     p.add_argument("--out", help="output directory (default: runs/transfer-...)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -88,7 +90,8 @@ def _settings(args: argparse.Namespace):
     from zoo.transfer import TrainSettings
 
     return TrainSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                         patience=args.patience, min_steps=args.min_steps, fine_tune=args.fine_tune,
+                         patience=args.patience, min_steps=args.min_steps,
+                         head_min_steps=args.head_min_steps, fine_tune=args.fine_tune,
                          fine_tune_epochs=args.fine_tune_epochs, fine_tune_learning_rate=args.fine_tune_learning_rate)
 
 
