@@ -205,9 +205,11 @@ def test_cli_pretrain_then_transfer(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "masked-feature reconstruction" in out.stdout and (tmp_path / "preset" / "README.md").is_file()
     out = _run(["transfer", "preset", "medical/breast_cancer_diagnosis", "--label-fraction", "0.1", "--seeds", "1",
-                "--epochs", "1", "--min-steps", "1", "--out", "report", "--quiet"], tmp_path)
+                "--epochs", "1", "--min-steps", "1", "--head-min-steps", "1", "--out", "report", "--quiet"], tmp_path)
     assert out.returncode == 0, out.stderr
     assert "| 10% |" in out.stdout and "| transfer |" in out.stdout
+    settings = json.loads((tmp_path / "report" / "transfer.json").read_text())["settings"]
+    assert (settings["min_steps"], settings["head_min_steps"], settings["patience"]) == (1, 1, None)
     assert {"transfer.json", "transfer.md", "gain.png"} <= {p.name for p in (tmp_path / "report").iterdir()}
 
 

@@ -849,7 +849,8 @@ def transfer(
     >>> s = Split({"numeric": rng.normal(size=(40, 3)).astype("float32")}, rng.integers(0, 2, 40))
     >>> preset = save_preset(TabularBackbone(num_numeric=3, hidden_units=(4,)), tempfile.mkdtemp())
     >>> report = transfer(preset, get_task("medical/breast_cancer_diagnosis"), label_fractions=[0.5], seeds=1,
-    ...                   data=Dataset(s, s, s, {"num_classes": 2}), settings=TrainSettings(epochs=1, min_steps=1, head_min_steps=1))
+    ...                   data=Dataset(s, s, s, {"num_classes": 2}),
+    ...                   settings=TrainSettings(epochs=1, min_steps=1, head_min_steps=1))
     >>> [r["arm"] for r in report.rows]
     ['scratch', 'transfer']
     """

@@ -78,9 +78,9 @@ def _add_comparison_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--learning-rate", type=float)
     p.add_argument("--fine-tune-learning-rate", type=float, help="default: learning rate / 10")
     p.add_argument("--patience", type=int, help="early-stopping patience (default: the task's)")
-    p.add_argument("--min-steps", type=int, default=100, help="at least this many optimizer steps per run")
-    p.add_argument("--head-min-steps", type=int, default=1000,
-                   help="at least this many steps for the frozen base's head (on cached features: cheap)")
+    p.add_argument("--min-steps", type=int, help="at least this many optimizer steps per run (default 100)")
+    p.add_argument("--head-min-steps", type=int,
+                   help="at least this many steps for the frozen base's head, on cached features (default 1000)")
     p.add_argument("--data-dir", help="directory holding the datasets")
     p.add_argument("--out", help="output directory (default: runs/transfer-...)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -89,10 +89,10 @@ def _add_comparison_arguments(p: argparse.ArgumentParser) -> None:
 def _settings(args: argparse.Namespace):
     from zoo.transfer import TrainSettings
 
-    return TrainSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                         patience=args.patience, min_steps=args.min_steps,
-                         head_min_steps=args.head_min_steps, fine_tune=args.fine_tune,
-                         fine_tune_epochs=args.fine_tune_epochs, fine_tune_learning_rate=args.fine_tune_learning_rate)
+    given = {name: getattr(args, name) for name in ("epochs", "batch_size", "learning_rate", "patience", "min_steps",
+                                                    "head_min_steps", "fine_tune_epochs", "fine_tune_learning_rate")}
+    # flags left out keep TrainSettings' own defaults (one place for them)
+    return TrainSettings(fine_tune=args.fine_tune, **{k: v for k, v in given.items() if v is not None})
 
 
 def cmd_pretrain(args: argparse.Namespace) -> int:
