@@ -187,6 +187,17 @@ def test_cnn_stem_stride_halves_the_first_stage_and_round_trips():
     assert again.get_layer("stem_conv").strides == (2, 2) and again.count_params() == backbone.count_params()
 
 
+def test_tabular_all_layers_output_includes_the_normalized_columns():
+    backbone = builders.TabularBackbone(num_numeric=3, hidden_units=(8, 4), output="all")
+    x = {"numeric": np.random.default_rng(0).normal(size=(16, 3)).astype("float32")}
+    backbone.adapt(x)
+    features = np.asarray(backbone(x))
+    assert features.shape == (16, 3 + 8 + 4)
+    np.testing.assert_allclose(features[:, :3], np.asarray(backbone.get_layer("normalization")(x["numeric"])))
+    with pytest.raises(builders.errors.ConfigError, match="output must be"):
+        builders.TabularBackbone(num_numeric=3, architecture="transformer", output="all")
+
+
 def test_cnn_augmentation_is_live_from_scratch_and_off_in_a_frozen_base(tmp_path):
     x = sample_inputs("cnn")
     keras.utils.set_random_seed(0)

@@ -76,6 +76,8 @@ CASES = {
     "cnn_masked": (lambda: CNNBackbone(input_shape=(12, 12, 1), filters=(4, 8)), _images, {"objective": "masked"}),
     "tabular": (lambda: TabularBackbone(num_numeric=3, categorical_cardinalities=[3], hidden_units=(16,),
                                         dropout=0.0), _rows, {}),
+    "tabular_all": (lambda: TabularBackbone(num_numeric=3, categorical_cardinalities=[3], hidden_units=(16,),
+                                            dropout=0.0, output="all"), _rows, {}),
 }
 
 

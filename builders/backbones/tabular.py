@@ -35,6 +35,10 @@ class TabularBackbone(Backbone):
         architecture: str. `"mlp"` or `"transformer"`.
         num_layers: int. Encoder layers (transformer only).
         num_heads: int. Attention heads (transformer only); must divide `embedding_dim`.
+        output: str. `"last"`: the last layer's output. `"all"` (mlp only): the MLP's input
+            (normalized numeric columns and embeddings) and every hidden layer's output,
+            concatenated, as the denoising-autoencoder features of Jahrer's Porto Seguro solution:
+            a frozen pretrained base then still shows its head the columns themselves.
         dtype: str or `keras.DTypePolicy`; forwarded to every layer.
 
     Example:
@@ -42,6 +46,8 @@ class TabularBackbone(Backbone):
     >>> b.adapt({"numeric": np.random.rand(10, 3).astype("float32")})
     >>> b({"numeric": np.zeros((2, 3)), "categorical": np.zeros((2, 1), "int32")}).shape
     TensorShape([2, 8])
+    >>> TabularBackbone(num_numeric=3, hidden_units=(8, 4), output="all").output_dim  # 3 + 8 + 4
+    15
     """
 
     def __init__(
@@ -54,6 +60,7 @@ class TabularBackbone(Backbone):
         architecture: str = "mlp",
         num_layers: int = 2,
         num_heads: int = 2,
+        output: str = "last",
         dtype=None,
         **kwargs,
     ):
@@ -64,6 +71,9 @@ class TabularBackbone(Backbone):
             raise ConfigError(f"TabularBackbone: architecture must be 'mlp' or 'transformer', got {architecture!r}.")
         if architecture == "transformer" and embedding_dim % num_heads:
             raise ConfigError(f"TabularBackbone: num_heads={num_heads} must divide embedding_dim={embedding_dim}.")
+        if output not in ("last", "all") or (output == "all" and architecture != "mlp"):
+            raise ConfigError(f"TabularBackbone: output must be 'last', or 'all' with architecture='mlp'; got "
+                              f"output={output!r}, architecture={architecture!r}.")
         kw = layer_kwargs(dtype)
 
         # === Layers ===
@@ -83,12 +93,16 @@ class TabularBackbone(Backbone):
             for j, card in enumerate(cards):
                 code = inputs["categorical"][:, j : j + 1]
                 emb = keras.layers.Embedding(card, embedding_dim, name=f"categorical_{j}", **kw)(code)
-                parts.append(emb if architecture == "transformer" else keras.layers.Flatten(**kw)(emb))
+                parts.append(emb if architecture == "transformer" else keras.layers.Reshape((embedding_dim,), **kw)(emb))
         if architecture == "mlp":
             x = parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="concat", **kw)(parts)
+            layers = [x]
             for i, units in enumerate(hidden_units):
                 x = keras.layers.Dense(units, activation="relu", name=f"dense_{i}", **kw)(x)
                 x = keras.layers.Dropout(dropout, name=f"dropout_{i}", **kw)(x)
+                layers.append(x)
+            if output == "all" and len(layers) > 1:
+                x = keras.layers.Concatenate(name="all_layers", **kw)(layers)
         else:
             x = parts[0] if len(parts) == 1 else keras.layers.Concatenate(axis=1, name="tokens", **kw)(parts)
             for i in range(num_layers):
@@ -109,6 +123,7 @@ class TabularBackbone(Backbone):
         self.architecture = architecture
         self.num_layers = num_layers
         self.num_heads = num_heads
+        self.output_mode = output
 
     def adapt(self, x) -> None:
         """Learn the numeric columns' mean and variance from training inputs `x` (a dict)."""
@@ -126,5 +141,6 @@ class TabularBackbone(Backbone):
             architecture=self.architecture,
             num_layers=self.num_layers,
             num_heads=self.num_heads,
+            output=self.output_mode,
         )
         return config
