@@ -971,10 +971,11 @@ MATRICES = {
         targets={"breast_cancer": "medical/breast_cancer_diagnosis", "german_credit": "finance/credit_risk",
                  "ai4i2020": "manufacturing/predictive_maintenance"},
         backbone="tabular",
-        backbone_params={"hidden_units": [64, 32], "dropout": 0.1},
+        backbone_params={"hidden_units": [64, 32], "dropout": 0.1, "output": "all"},
         pairs=[("breast_cancer", "breast_cancer"), ("german_credit", "german_credit"), ("ai4i2020", "ai4i2020")],
         note="Within-dataset only: the tabular tasks have different feature sets, so a backbone pretrained on one "
-             "cannot take another's rows. The corpus is the train split's inputs (seed 0), labels never used.",
+             "cannot take another's rows. The corpus is the train split's inputs (seed 0), labels never used. "
+             "The backbone's features are its normalized columns and every hidden layer, concatenated.",
     ),
 }
 
