@@ -9,6 +9,7 @@ TINY = {
                                    intermediate_dim=16, pooling="first"),
     "cnn": dict(input_shape=(12, 12, 1), filters=(4, 8)),
     "rnn": dict(sequence_length=6, num_features=3, units=4, num_layers=2, bidirectional=True),
+    "rnn_all": dict(sequence_length=6, num_features=3, units=4, num_layers=2, output="all"),
     "rnn_tokens": dict(sequence_length=8, vocabulary_size=30, embedding_dim=4, units=4, cell="gru"),
     "tabular": dict(num_numeric=3, categorical_cardinalities=[4, 5], hidden_units=(8,)),
     "tabular_all": dict(num_numeric=3, categorical_cardinalities=[4, 5], hidden_units=(8, 4), output="all"),
@@ -28,7 +29,7 @@ def sample_inputs(case: str, n: int = 8, seed: int = 0):
     cfg = TINY[case]
     if case in ("transformer", "rnn_tokens"):
         return rng.integers(1, cfg["vocabulary_size"], size=(n, cfg["sequence_length"])).astype("int32")
-    if case in ("transformer_continuous", "rnn"):
+    if case in ("transformer_continuous", "rnn", "rnn_all"):
         return rng.normal(size=(n, cfg["sequence_length"], cfg["num_features"])).astype("float32")
     if case in ("cnn", "application"):
         return rng.random((n, *cfg["input_shape"])).astype("float32")

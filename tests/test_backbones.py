@@ -198,6 +198,17 @@ def test_tabular_all_layers_output_includes_the_normalized_columns():
         builders.TabularBackbone(num_numeric=3, architecture="transformer", output="all")
 
 
+def test_rnn_all_output_appends_the_last_step_and_the_window_mean():
+    backbone = builders.RNNBackbone(sequence_length=5, num_features=3, units=4, output="all")
+    x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
+    features = np.asarray(backbone(x))
+    assert features.shape == (2, 4 + 3 + 3)
+    np.testing.assert_allclose(features[:, 4:7], x[:, -1, :])
+    np.testing.assert_allclose(features[:, 7:], x.mean(axis=1), rtol=1e-6)
+    with pytest.raises(builders.errors.ConfigError, match="output must be"):
+        builders.RNNBackbone(sequence_length=5, vocabulary_size=10, output="all")
+
+
 def test_cnn_augmentation_is_live_from_scratch_and_off_in_a_frozen_base(tmp_path):
     x = sample_inputs("cnn")
     keras.utils.set_random_seed(0)

@@ -71,6 +71,7 @@ CASES = {
         _steps, {"span": 3},
     ),
     "rnn": (lambda: RNNBackbone(sequence_length=12, num_features=3, units=8), _steps, {"span": 3}),
+    "rnn_all": (lambda: RNNBackbone(sequence_length=12, num_features=3, units=8, output="all"), _steps, {"span": 3}),
     "cnn_contrastive": (lambda: CNNBackbone(input_shape=(12, 12, 1), filters=(4, 8)), _images,
                         {"objective": "contrastive", "projection_units": (16, 8)}),
     "cnn_masked": (lambda: CNNBackbone(input_shape=(12, 12, 1), filters=(4, 8)), _images, {"objective": "masked"}),

@@ -962,9 +962,10 @@ MATRICES = {
         sources={"fd001-trajectories": "manufacturing/rul_fd001"},
         targets={"rul_fd001": "manufacturing/rul_fd001"},
         backbone="rnn",
-        backbone_params={"cell": "lstm", "units": 32, "num_layers": 1},
+        backbone_params={"cell": "lstm", "units": 32, "num_layers": 1, "output": "all"},
         note="The corpus: windows of all 100 train AND 100 test engines' inputs (never their RUL labels). "
-             "Label fraction = share of the training engines.",
+             "Label fraction = share of the training engines. The backbone's features are the LSTM's final state, "
+             "the window's last step and its mean.",
     ),
     "tabular": MatrixSpec(
         sources={"breast_cancer": "breast_cancer", "german_credit": "german_credit", "ai4i2020": "ai4i2020"},

@@ -28,11 +28,17 @@ class RNNBackbone(Backbone):
         num_layers: int. Number of stacked recurrent layers.
         bidirectional: bool. Wrap each layer in `keras.layers.Bidirectional`.
         dropout: float. Dropout between layers and on the output.
+        output: str. `"last"`: the last layer's final state. `"all"` (continuous input only): that
+            state, the window's last step and its mean over steps, concatenated: a skip from the
+            inputs, as LSTNet's autoregressive component (Lai et al. 2018), so a frozen pretrained
+            base still shows its head the current readings.
         dtype: str or `keras.DTypePolicy`; forwarded to every layer.
 
     Example:
     >>> RNNBackbone(sequence_length=30, num_features=14, units=8, bidirectional=True).output_shape
     (None, 16)
+    >>> RNNBackbone(sequence_length=30, num_features=14, units=8, output="all").output_shape  # 8 + 14 + 14
+    (None, 36)
     """
 
     def __init__(
@@ -46,11 +52,15 @@ class RNNBackbone(Backbone):
         num_layers: int = 1,
         bidirectional: bool = False,
         dropout: float = 0.0,
+        output: str = "last",
         dtype=None,
         **kwargs,
     ):
         if (vocabulary_size is None) == (num_features is None):
             raise ConfigError("RNNBackbone: give exactly one of vocabulary_size (tokens) or num_features.")
+        if output not in ("last", "all") or (output == "all" and vocabulary_size is not None):
+            raise ConfigError(f"RNNBackbone: output must be 'last', or 'all' with continuous input (num_features); "
+                              f"got output={output!r}.")
         layer_cls = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}.get(cell)
         if layer_cls is None:
             raise ConfigError(f"RNNBackbone: cell must be 'lstm' or 'gru', got {cell!r}.")
@@ -70,6 +80,9 @@ class RNNBackbone(Backbone):
                 layer = keras.layers.Bidirectional(layer, name=f"bi{cell}_{i}", **kw)
             x = layer(x)
             x = keras.layers.Dropout(dropout, name=f"dropout_{i}", **kw)(x)
+        if output == "all":
+            window_mean = keras.layers.GlobalAveragePooling1D(name="window_mean", **kw)(inputs)
+            x = keras.layers.Concatenate(name="with_inputs", **kw)([x, inputs[:, -1, :], window_mean])
 
         # === Functional Model ===
         super().__init__(inputs=inputs, outputs=x, dtype=dtype, **kwargs)
@@ -84,6 +97,7 @@ class RNNBackbone(Backbone):
         self.num_layers = num_layers
         self.bidirectional = bidirectional
         self.dropout = dropout
+        self.output_mode = output
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -97,5 +111,6 @@ class RNNBackbone(Backbone):
             num_layers=self.num_layers,
             bidirectional=self.bidirectional,
             dropout=self.dropout,
+            output=self.output_mode,
         )
         return config
