@@ -27,10 +27,12 @@ def test_list_and_info():
 
 def test_train_then_evaluate(tmp_path):
     out = zoo_cli("train", "medical/breast_cancer_diagnosis", "--epochs", "1", "--out", str(tmp_path), "--quiet",
-                  "--backbone-params", '{"hidden_units": [8]}')
+                  "--backbone-params", '{"hidden_units": [8]}', "--patience", "3")
     assert out.returncode == 0, out.stderr
     assert "accuracy" in out.stdout and "Traceback" not in out.stderr
     (run_dir,) = tmp_path.iterdir()
+    training = json.loads((run_dir / "config.json").read_text())["task"]["training"]
+    assert (training["epochs"], training["patience"]) == (1, 3)
     assert (run_dir / "model.keras").is_file()
     again = zoo_cli("evaluate", str(run_dir))
     assert again.returncode == 0, again.stderr

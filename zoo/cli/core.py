@@ -35,6 +35,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
     """Flags shared by every command that trains (`train`, `benchmark`, ...)."""
     p.add_argument("--epochs", type=int, help="maximum epochs (early stopping may end sooner)")
+    p.add_argument("--patience", type=int, help="early-stopping patience in epochs (default: the task's)")
     p.add_argument("--batch-size", type=int, help="global batch size")
     p.add_argument("--learning-rate", type=float)
     p.add_argument("--learning-rate-schedule", choices=["constant", "cosine", "step"],
@@ -73,7 +74,7 @@ def run_kwargs(args: argparse.Namespace) -> dict:
         out_dir=args.out, seed=args.seed, strategy=args.strategy, precision=args.precision,
         jit_compile="auto" if args.xla is None else args.xla, data_dir=args.data_dir,
         max_train_examples=args.max_train_examples, tensorboard=args.tensorboard, feature_cache=args.feature_cache,
-        verbose=0 if args.quiet else "auto", epochs=args.epochs, batch_size=args.batch_size,
+        verbose=0 if args.quiet else "auto", epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
         learning_rate=args.learning_rate, learning_rate_schedule=args.learning_rate_schedule,
         weight_decay=args.weight_decay, freeze=args.freeze, class_weight=args.class_weight,
         scale_learning_rate=args.scale_learning_rate, ensemble=args.ensemble,
