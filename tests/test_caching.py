@@ -13,10 +13,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from builders import HeadConfig, get_backbone, unfreeze
+from builders import HeadConfig, TransformerBackbone, get_backbone, unfreeze
 from zoo.data.types import Dataset, Split
 from zoo.harness.build import build_model
-from zoo.harness.caching import can_cache, fit_cached
+from zoo.harness.caching import can_cache, extract_features, fit_cached, padded_batches
 from zoo.harness.pipeline import make_dataset
 from zoo.tasks import get_task
 
@@ -208,3 +208,17 @@ def test_fit_head_resumes_from_its_backup_after_an_interruption(tmp_path):
                        verbose=0)
     assert history.epoch == [2, 3]
     assert int(resumed.optimizer.iterations) == 4 * 4  # 2 epochs restored + 2 run, 4 steps each
+
+
+def test_token_features_from_trimmed_batches_match_the_padded_pass():
+    # extract_features sorts token ids by length and cuts each batch to its longest row; with the padding
+    # masked, every row's features must equal those of the full-length, unsorted pass.
+    keras.utils.set_random_seed(0)
+    backbone = TransformerBackbone(sequence_length=12, vocabulary_size=30, hidden_dim=8, num_layers=2, num_heads=2,
+                                   intermediate_dim=16, dropout=0.3)
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 13, size=37)
+    ids = np.where(np.arange(12) < lengths[:, None], rng.integers(1, 30, size=(37, 12)), 0).astype("int32")
+    padded = backbone.predict(ids, batch_size=37, verbose=0)
+    np.testing.assert_allclose(extract_features(backbone, ids, batch_size=5), padded, rtol=RTOL, atol=1e-5)
+    assert len({batch.shape[1] for _, batch in padded_batches(ids, 5)}) > 3  # the batches were cut

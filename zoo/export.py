@@ -271,8 +271,9 @@ def _text_inputs(task: Any, model: Any, data: Dataset, run_dir: Path, test_rows:
     from builders import get_backbone
     from zoo.data import text
 
-    length = int(_model_input(model).shape[1])
-    vocabulary = _read_vocabulary(run_dir, int(get_backbone(model).vocabulary_size))
+    backbone = get_backbone(model)
+    length = int(_model_input(model).shape[1] or backbone.sequence_length)  # a Transformer takes any length
+    vocabulary = _read_vocabulary(run_dir, int(backbone.vocabulary_size))
     lowercase = bool(task.preprocessing.get("lowercase", True))
     raw = data.extra.get("text")
     if raw is None:

@@ -15,8 +15,9 @@ from builders.registry import register_backbone
 class TransformerBackbone(Backbone):
     """A stack of keras-hub `TransformerEncoder` layers, pooled to one vector.
 
-    With `vocabulary_size` the input is integer token ids `(batch, sequence_length)`, embedded
-    with keras-hub `TokenAndPositionEmbedding` (id 0 is padding and is masked). Without it the
+    With `vocabulary_size` the input is integer token ids `(batch, length)`, any length up to
+    `sequence_length` (as keras-hub's backbones take), embedded with keras-hub
+    `TokenAndPositionEmbedding` (id 0 is padding and is masked). Without it the
     input is continuous `(batch, sequence_length, num_features)`, projected by a `Dense` layer
     and given learned position embeddings (time-series steps or image patches).
 
@@ -63,7 +64,9 @@ class TransformerBackbone(Backbone):
 
         # === Layers ===
         if vocabulary_size is not None:
-            inputs = keras.Input(shape=(sequence_length,), dtype="int32", name="token_ids")
+            # Any length up to `sequence_length`, as keras-hub's backbones: the position embedding is
+            # sliced to the input, so a batch cut to its longest text gives the same features.
+            inputs = keras.Input(shape=(None,), dtype="int32", name="token_ids")
             x = keras_hub.layers.TokenAndPositionEmbedding(
                 vocabulary_size, sequence_length, hidden_dim, mask_zero=True, name="embedding", **kw
             )(inputs)
