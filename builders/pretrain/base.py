@@ -94,6 +94,11 @@ def check_inputs(backbone: Backbone, data: Any, where: str) -> None:
     Example:
     >>> from builders.backbones import RNNBackbone
     >>> check_inputs(RNNBackbone(sequence_length=4, num_features=2, units=3), np.zeros((7, 4, 2)), "demo")
+    >>> from builders.backbones import TransformerBackbone
+    >>> b = TransformerBackbone(sequence_length=4, vocabulary_size=9, hidden_dim=4, num_heads=1, intermediate_dim=4)
+    >>> check_inputs(b, np.ones((2, 6), "int32"), "demo")
+    Traceback (most recent call last):
+    builders.errors.ConfigError: demo: data has 6 tokens per example; the backbone takes at most 4 (its sequence_length).
     """
     expected = backbone.input if isinstance(backbone.input, dict) else {"": backbone.input}
     given = data if isinstance(data, dict) else {"": data}
@@ -105,6 +110,10 @@ def check_inputs(backbone: Backbone, data: Any, where: str) -> None:
         if len(shape) != len(want) or any(w is not None and w != s for w, s in zip(want, shape, strict=True)):
             label = f" '{key}'" if key else ""
             raise ConfigError(f"{where}: data{label} has example shape {shape}; the backbone expects {want}.")
+    limit = getattr(backbone, "sequence_length", None)  # a length axis left open (token ids) still has a maximum
+    if limit and not isinstance(data, dict) and np.ndim(data) == 2 and np.shape(data)[1] > limit:
+        raise ConfigError(f"{where}: data has {np.shape(data)[1]} tokens per example; the backbone takes at most "
+                          f"{limit} (its sequence_length).")
 
 
 def fit_pretrainer(
