@@ -93,7 +93,7 @@ def padded_batches(ids: np.ndarray, batch_size: int) -> list[tuple[np.ndarray, n
 
     A backbone that takes any length (its input's length axis is None) gives the same features
     for a row whatever padding follows it, so one pass over sorted, trimmed batches does the
-    work of the real tokens only (PhraseBank: about a third of 64 padded positions).
+    work of the real tokens only (PhraseBank's training sentences fill 57% of 64 positions).
 
     Example:
     >>> ids = np.array([[5, 6, 7, 0], [8, 0, 0, 0], [9, 4, 0, 0]])
