@@ -238,6 +238,25 @@ def test_backup_of_another_model_is_refused_with_its_path(tmp_path):
         TrainingBackup(other, tf.distribute.get_strategy(), tmp_path).restore()
 
 
+def test_backup_delete_clears_what_a_save_killed_midway_leaves(tmp_path):
+    """A run killed inside a save leaves TensorFlow's temporary files; the run that finishes removes them
+    (and the directory), but not a file the backup did not write."""
+    model = tiny_model()
+    model.optimizer.build(model.trainable_variables)
+    backup = TrainingBackup(model, tf.distribute.get_strategy(), tmp_path / "backup")
+    backup.save(1, {"loss": [1.0]})
+    (backup.directory / "epoch-2_temp").mkdir()  # a sharded save's staging directory
+    (backup.directory / "epoch-2_temp" / "part-00000-of-00001.index").write_text("")
+    (backup.directory / "checkpoint.tmp0123abcd").write_text("")  # the state file's atomic write
+    (backup.directory / ".history.json.tmp").write_text("{}")
+    backup.delete()
+    assert not backup.directory.exists()
+    backup.save(1, {"loss": [1.0]})
+    (backup.directory / "notes.txt").write_text("mine")
+    backup.delete()
+    assert [p.name for p in backup.directory.iterdir()] == ["notes.txt"]
+
+
 def test_logical_cpus_must_come_before_tensorflow_starts():
     tf.constant(1.0)  # the runtime of this process is initialized
     with pytest.raises(ConfigError, match="fresh process"):

@@ -338,13 +338,25 @@ class TrainingBackup:
         return tf.train.CheckpointManager(self.checkpoint, str(directory), max_to_keep=2, checkpoint_name=CHECKPOINT_NAME)
 
     def delete(self) -> None:
-        """Remove the backup (the chief's files) once training has finished."""
-        if self.chief and self.directory.is_dir():
-            for path in self.directory.iterdir():
-                if path.name == "checkpoint" or path.name == HISTORY_FILE or path.name.startswith(CHECKPOINT_NAME + "-"):
-                    path.unlink()
-            if not any(self.directory.iterdir()):
-                self.directory.rmdir()
+        """Remove the backup (the chief's files) once training has finished.
+
+        Also removes what a run killed in the middle of a save leaves behind: TensorFlow's
+        `checkpoint.tmp<hex>` and `epoch-<n>_temp/` and this class's `.history.json.tmp`. Files it
+        did not write stay, and so does the directory then.
+        """
+        if not (self.chief and self.directory.is_dir()):
+            return
+        for path in self.directory.iterdir():
+            if _is_backup_file(path.name):
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+        if not any(self.directory.iterdir()):
+            self.directory.rmdir()
+
+
+def _is_backup_file(name: str) -> bool:
+    """Whether `name` in a backup directory was written by `TrainingBackup` (or its interrupted saves)."""
+    return (name in ("checkpoint", HISTORY_FILE, f".{HISTORY_FILE}.tmp")
+            or name.startswith(("checkpoint.tmp", CHECKPOINT_NAME + "-")))
 
 
 def _check_same_on_all_workers(strategy: tf.distribute.Strategy, value: int, what: str) -> None:
