@@ -383,6 +383,43 @@ def test_interval_backup_saves_at_most_once_per_interval(tmp_path, every, saved_
     assert not (tmp_path / "backup").exists()
 
 
+def test_interval_backup_resumes_from_its_last_whole_save_after_a_save_killed_midway(tmp_path):
+    """A run that crashes after 2 epochs, with a third save cut short (a truncated weights file and an
+    unrenamed metadata file), resumes at epoch 3 with the weights of epoch 2; a damaged backup is
+    refused with its path, not TensorFlow's HDF5 error."""
+    backup = tmp_path / "backup"
+    x, y = tiny_data()
+
+    class Crash(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                raise RuntimeError("killed")
+
+    model = tiny_model()
+    with pytest.raises(RuntimeError, match="killed"):
+        model.fit(x, y, epochs=4, verbose=0, callbacks=[IntervalBackupAndRestore(backup), Crash()])
+    after_two = [w.copy() for w in model.get_weights()]
+    (backup / "saving-epoch-3.weights.h5").write_bytes(b"\x89HDF\r\n")
+    (backup / ".training_metadata.json.tmp").write_text('{"epoch": 3')
+
+    class Start(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):  # runs after the backup's own on_train_begin (the restore)
+            self.weights = [w.copy() for w in self.model.get_weights()]
+
+    resumed, start = tiny_model(seed=1), Start()
+    history = resumed.fit(x, y, epochs=4, verbose=0, callbacks=[IntervalBackupAndRestore(backup), start])
+    assert history.epoch == [2, 3]
+    for restored, saved in zip(start.weights, after_two, strict=True):
+        np.testing.assert_array_equal(restored, saved)
+    assert not backup.exists()
+
+    with pytest.raises(RuntimeError, match="killed"):
+        tiny_model().fit(x, y, epochs=4, verbose=0, callbacks=[IntervalBackupAndRestore(backup), Crash()])
+    (backup / "epoch-2.weights.h5").write_bytes(b"damaged")
+    with pytest.raises(ConfigError, match="is damaged.*delete that directory"):
+        tiny_model().fit(x, y, epochs=4, verbose=0, callbacks=[IntervalBackupAndRestore(backup)])
+
+
 def test_zoo_fit_multi_worker_trains_and_only_the_chief_writes(tmp_path):
     outs = launch_local_workers([__file__, "zoo-fit", str(tmp_path / "runs"), "multi-worker"], 2, timeout=TIMEOUT,
                                 env=ENV, cwd=ROOT)

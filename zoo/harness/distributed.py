@@ -36,6 +36,7 @@ from zoo.harness.build import build_training_state
 
 HISTORY_FILE = "history.json"
 CHECKPOINT_NAME = "epoch"
+METADATA_FILE = "training_metadata.json"  # IntervalBackupAndRestore: the epoch and the weights file to resume from
 
 
 class WorkerError(ZooError, RuntimeError):
@@ -240,6 +241,11 @@ class IntervalBackupAndRestore(keras.callbacks.BackupAndRestore):
     minute of training plus one epoch. The last save before training ends is not forced: a run
     that finishes deletes its backup anyway. `every=0` saves after every epoch (Keras's default).
 
+    A save is atomic, unlike Keras's (which rewrites `latest.weights.h5` in place, so a run killed
+    while saving left a truncated file that the next run could not load): the weights go to a new
+    `epoch-<n>.weights.h5`, then `training_metadata.json` is replaced in one rename to name it,
+    then older weights are removed. A restart loads exactly what the metadata names.
+
     Args:
         backup_dir: str or path. Where the backup lives (`<run_dir>/backup`).
         every: float. Minimum seconds between two saves (counted from the start of training).
@@ -263,9 +269,37 @@ class IntervalBackupAndRestore(keras.callbacks.BackupAndRestore):
         self._last_save = time.monotonic()
 
     def _save_model(self):
-        if time.monotonic() - self._last_save >= self.every:
-            super()._save_model()
-            self._last_save = time.monotonic()
+        if time.monotonic() - self._last_save < self.every:
+            return
+        directory = Path(self.backup_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        name = f"{CHECKPOINT_NAME}-{self._current_epoch}.weights.h5"
+        scratch = directory / f"saving-{name}"
+        self.model.save_weights(scratch, overwrite=True)
+        os.replace(scratch, directory / name)
+        metadata = directory / f".{METADATA_FILE}.tmp"
+        metadata.write_text(json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen, "weights": name}))
+        os.replace(metadata, directory / METADATA_FILE)
+        for old in directory.glob(f"{CHECKPOINT_NAME}-*.weights.h5"):
+            if old.name != name:
+                old.unlink()
+        self._last_save = time.monotonic()
+
+    def _load_model(self):
+        path = Path(self.backup_dir) / METADATA_FILE
+        if not path.is_file():
+            return
+        metadata = json.loads(path.read_text())
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        try:
+            self.model.load_weights(Path(self.backup_dir) / metadata["weights"])
+        except (OSError, ValueError, KeyError) as e:
+            raise ConfigError(
+                f"The backup in {self.backup_dir} does not match this model or is damaged ({str(e).splitlines()[0]}); "
+                "delete that directory to start over."
+            ) from None
+        self.model._initial_epoch = metadata["epoch"]
 
 
 class TrainingBackup:
