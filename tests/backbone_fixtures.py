@@ -17,18 +17,19 @@ TINY = {
                                 embedding_dim=8, num_layers=1),
     "recommender": dict(num_users=10, num_items=12, embedding_dim=4, l2=1e-4),
     "application": dict(application="MobileNetV2", input_shape=(16, 16, 1), image_size=32),
+    "bag_of_words": dict(vocabulary_size=30, dropout=0.1),
 }
 
 
 def registry_name(case: str) -> str:
-    return case.split("_")[0]
+    return case if case == "bag_of_words" else case.split("_")[0]
 
 
 def sample_inputs(case: str, n: int = 8, seed: int = 0):
     rng = np.random.default_rng(seed)
     cfg = TINY[case]
-    if case in ("transformer", "rnn_tokens"):
-        return rng.integers(1, cfg["vocabulary_size"], size=(n, cfg["sequence_length"])).astype("int32")
+    if case in ("transformer", "rnn_tokens", "bag_of_words"):
+        return rng.integers(1, cfg["vocabulary_size"], size=(n, cfg.get("sequence_length", 8))).astype("int32")
     if case in ("transformer_continuous", "rnn", "rnn_all"):
         return rng.normal(size=(n, cfg["sequence_length"], cfg["num_features"])).astype("float32")
     if case in ("cnn", "application"):

@@ -24,6 +24,7 @@ TINY_BACKBONE = {
     "tabular": {"hidden_units": [8], "embedding_dim": 2},
     "cnn": {"filters": [4, 8]},
     "recommender": {"embedding_dim": 4},
+    "bag_of_words": {},  # already tiny: one vector over the (tiny) vocabulary
 }
 TINY_TEXT = {"vocab_size": 300, "sequence_length": 16}
 

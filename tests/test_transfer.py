@@ -15,6 +15,7 @@ from zoo.data.types import Dataset, Split
 from zoo.errors import ConfigError, UnknownNameError
 from zoo.tasks.base import BackboneSpec, Task, TrainingConfig
 from zoo.transfer import (
+    Corpus,
     MatrixSpec,
     TrainSettings,
     TransferReport,
@@ -133,6 +134,20 @@ def test_text_targets_use_the_source_vocabulary(tmp_path):
     report = transfer(result.preset_dir, task, data=data, label_fractions=[1.0], seeds=1,
                       settings=TrainSettings(min_steps=1, head_min_steps=1))
     assert any("[UNK]" in note for note in report.notes)  # "zebra quokka" is not in the source vocabulary
+
+
+def test_a_task_whose_backbone_has_no_objective_pretrains_the_modality_default(tmp_path):
+    """A corpus task with a bag of words (nothing to pretrain) gets the default text Transformer, at the
+    pretraining length, not the bag of words' 1,024 tokens."""
+    texts = np.array(["profit rose in the quarter", "sales fell sharply", "the outlook is stable"] * 6, dtype=object)
+    task = Task("demo/bow", "demo", "text", "synthetic", "Text.", BackboneSpec("bag_of_words"), HeadConfig("binary"),
+                "binary_crossentropy", [], "accuracy", preprocessing={"sequence_length": 1024})
+    corpus = Corpus("demo", "text", texts, {}, [], task)
+    result = pretrain(corpus, tmp_path / "preset", backbone_params={"hidden_dim": 8, "num_layers": 1, "num_heads": 2,
+                                                                    "intermediate_dim": 16},
+                      sequence_length=8, vocab_size=60, epochs=1)
+    backbone = load_preset(result.preset_dir).backbone
+    assert type(backbone).__name__ == "TransformerBackbone" and backbone.sequence_length == 8
 
 
 def test_label_subset_keeps_whole_engines_or_every_class():

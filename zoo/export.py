@@ -272,7 +272,8 @@ def _text_inputs(task: Any, model: Any, data: Dataset, run_dir: Path, test_rows:
     from zoo.data import text
 
     backbone = get_backbone(model)
-    length = int(_model_input(model).shape[1] or backbone.sequence_length)  # a Transformer takes any length
+    # A Transformer or a bag of words takes any length: serve at the length the model was trained at.
+    length = int(_model_input(model).shape[1] or getattr(backbone, "sequence_length", None) or np.shape(data.test.x)[1])
     vocabulary = _read_vocabulary(run_dir, int(backbone.vocabulary_size))
     lowercase = bool(task.preprocessing.get("lowercase", True))
     raw = data.extra.get("text")

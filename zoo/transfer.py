@@ -37,7 +37,7 @@ import numpy as np
 
 from builders import build_backbone, build_head, transfer_model, unfreeze
 from builders.backbones.base import Backbone
-from builders.pretrain import pretrain_backbone
+from builders.pretrain import FAMILIES, pretrain_backbone
 from builders.pretrain.base import check_inputs
 from zoo.data import DATASETS, load_dataset
 from zoo.data.sources import sha256
@@ -404,15 +404,16 @@ class PretrainResult:
     card: dict[str, Any]
 
 
-def _backbone_for(corpus: Corpus, backbone: str | None, params: dict | None, meta: dict) -> Backbone:
-    spec = corpus.task.backbone if corpus.task else DEFAULT_BACKBONES.get(corpus.modality)
+def _backbone_spec(corpus: Corpus, backbone: str | None, params: dict | None) -> BackboneSpec:
+    """The backbone to pretrain: `backbone`, else the corpus task's (if its family has an objective), else
+    the modality's default (a task's bag of words, say, has nothing to pretrain)."""
+    spec = corpus.task.backbone if corpus.task and corpus.task.backbone.name in FAMILIES else None
+    spec = spec or DEFAULT_BACKBONES.get(corpus.modality)
     if backbone and (spec is None or backbone != spec.name):
         spec = BackboneSpec(backbone, {})
     if spec is None:
         raise ConfigError(f"No default backbone for modality '{corpus.modality}'; pass backbone=.")
-    spec = BackboneSpec(spec.name, {**spec.params, **(params or {})})
-    # backbone_arguments reads only `.backbone` of the task: the corpus has no task of its own.
-    return build_backbone(spec.name, **backbone_arguments(types.SimpleNamespace(backbone=spec), meta))
+    return BackboneSpec(spec.name, {**spec.params, **(params or {})})
 
 
 def pretrain(
@@ -462,17 +463,20 @@ def pretrain(
     default_epochs, default_batch, default_lr = PRETRAIN_DEFAULTS.get(corpus.modality, (10, 64, 1e-3))
     options = dict(objective_options or {})
     meta, x, tokenizer = dict(corpus.meta), corpus.x, None
+    spec = _backbone_spec(corpus, backbone, backbone_params)
     if corpus.modality == "text":
         from zoo.data.text import RESERVED_TOKENS, fit_tokenizer
 
         preprocessing = corpus.task.preprocessing if corpus.task else {}
-        sequence_length = int(preprocessing.get("sequence_length", sequence_length))
+        if corpus.task and corpus.task.backbone.name == spec.name:  # the task's length suits its own model only
+            sequence_length = int(preprocessing.get("sequence_length", sequence_length))
         tokenizer = fit_tokenizer(corpus.x, int(preprocessing.get("vocab_size", vocab_size)))
         x = _text_chunks(tokenizer, corpus.x, sequence_length)
         meta.update(vocab_size=int(tokenizer.vocabulary_size()), sequence_length=sequence_length)
         options.setdefault("mask_token_id", int(tokenizer.token_to_id("[MASK]")))
         options.setdefault("unselectable_token_ids", [int(tokenizer.token_to_id(t)) for t in RESERVED_TOKENS])
-    model = _backbone_for(corpus, backbone, backbone_params, meta)
+    # backbone_arguments reads only `.backbone` of the task: the corpus has no task of its own.
+    model = build_backbone(spec.name, **backbone_arguments(types.SimpleNamespace(backbone=spec), meta))
     started = time.perf_counter()
     history = pretrain_backbone(model, x, epochs=epochs or default_epochs, batch_size=batch_size or default_batch,
                                 learning_rate=learning_rate or default_lr, seed=seed, verbose=verbose, **options)

@@ -1,5 +1,6 @@
 """Backbones: inputs -> pooled feature vector. Importing this package registers them all."""
 
+from builders.backbones.bag_of_words import BagOfWordsBackbone
 from builders.backbones.base import Backbone
 from builders.backbones.cnn import ApplicationBackbone, CNNBackbone
 from builders.backbones.hub import HubTextBackbone
@@ -10,6 +11,7 @@ from builders.backbones.transformer import TransformerBackbone
 
 __all__ = [
     "ApplicationBackbone",
+    "BagOfWordsBackbone",
     "Backbone",
     "CNNBackbone",
     "HubTextBackbone",

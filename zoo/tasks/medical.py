@@ -81,10 +81,13 @@ def pubmedqa() -> Task:
         description=(
             "Yes / no / maybe answer to a biomedical research question from its PubMed abstract (PubMedQA PQA-L, "
             "reasoning-required setting: question + context paragraphs, without the conclusion). Official 500-question "
-            "test set; 400/100 train/validation from the other 500. A small Transformer trained from scratch."
+            "test set; 400/100 train/validation from the other 500. TF-IDF bag of words + logistic regression, "
+            "trained from scratch."
         ),
-        backbone=BackboneSpec("transformer", {"hidden_dim": 64, "num_layers": 1, "num_heads": 4,
-                                              "intermediate_dim": 128, "dropout": 0.2}),
+        # On 400 questions a bag of words beats a Transformer trained from scratch. Seeds 0-4, best validation
+        # accuracy: 0.590 (TF-IDF over 1,024 tokens, learning rate 3e-3) vs 0.570 (Transformer, d=64, 1 layer,
+        # 256 tokens); 0.586 at learning rate 1e-2; test AUC 0.56-0.57 vs 0.49-0.53 (no signal).
+        backbone=BackboneSpec("bag_of_words", {"dropout": 0.0}),
         head=HeadConfig("multiclass", 3),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
@@ -98,16 +101,16 @@ def pubmedqa() -> Task:
                      note="macro-F1 recalled from the paper's table, not re-checked"),
             Baseline("accuracy", 0.780, "Single human annotator", _PUBMEDQA),
         ],
-        training=TrainingConfig(epochs=30, batch_size=16, learning_rate=5e-4, patience=6, monitor="val_accuracy"),
-        preprocessing={"vocab_size": 6000, "sequence_length": 256},
+        training=TrainingConfig(epochs=200, batch_size=16, learning_rate=3e-3, patience=20, monitor="val_accuracy"),
+        preprocessing={"vocab_size": 6000, "sequence_length": 1024},
         intended_use=(
             "A reproducible floor for biomedical QA: shows what 400 labelled examples buy without pretraining. Swap in "
             "a pretrained encoder (frozen base + head) for real use. Not for clinical decisions."
         ),
         limitations=(
             "Only 400 labelled training questions: a model trained from scratch stays near the majority class "
-            "(55.2% yes), and the 55 'maybe' answers are rarely predicted. Inputs are truncated to 256 WordPiece "
-            "tokens (about 190 words, shorter than most abstracts)."
+            "(55.2% yes; this one is within a point of it), and the 55 'maybe' answers are rarely predicted. Word "
+            "order is ignored (a bag of words over the first 1,024 WordPiece tokens, which hold every abstract here)."
         ),
         license="MIT (PubMedQA repository); abstracts from PubMed",
     )
