@@ -10,6 +10,7 @@ from backbone_fixtures import TINY, registry_name, sample_inputs
 
 import builders
 from builders import HeadConfig, build_backbone, build_head, get_backbone, transfer_model, unfreeze
+from builders.errors import ConfigError
 
 CASES = sorted(TINY)
 
@@ -224,3 +225,21 @@ def test_cnn_augmentation_is_live_from_scratch_and_off_in_a_frozen_base(tmp_path
     frozen = builders.CNNBackbone(input_shape=x.shape[1:], filters=(4, 8), augmentation=0.2)
     model = transfer_model(frozen, build_head(HeadConfig("binary"), frozen.output_dim), freeze=True)
     np.testing.assert_array_equal(model(x, training=True), model(x, training=False))
+
+
+def test_bag_of_words_is_tf_idf_blind_to_order_and_padding():
+    ids = np.random.default_rng(0).integers(0, 30, (40, 12))
+    backbone = build_backbone("bag_of_words", vocabulary_size=30)
+    backbone.adapt(ids)
+    present = np.zeros((40, 30), bool)
+    present[np.repeat(np.arange(40), 12), ids.reshape(-1)] = True
+    idf = np.log(41 / (1 + present.sum(0))) + 1  # scikit-learn's smoothed idf
+    idf[0] = 0.0  # padding
+    np.testing.assert_allclose(backbone.get_layer("tf_idf").idf.numpy(), idf, rtol=1e-6)
+    one = backbone(np.array([[3, 4, 4, 0, 0]]), training=False).numpy()
+    np.testing.assert_allclose(backbone(np.array([[4, 3, 4]]), training=False).numpy(), one, rtol=1e-6)
+    expected = np.zeros(30)
+    expected[[3, 4]] = np.log1p([1, 2]) * idf[[3, 4]]
+    np.testing.assert_allclose(one[0], expected / np.linalg.norm(expected), rtol=1e-6)
+    with pytest.raises(ConfigError, match=r"in \[0, 30\).*ids 1\.\.31"):
+        backbone.adapt(np.array([[1, 31]]))

@@ -36,10 +36,15 @@ class TermWeighting(keras.layers.Layer):
     def set_idf(self, token_ids) -> None:
         """Smoothed inverse document frequencies, `log((1 + n) / (1 + df)) + 1`, from `(n, length)` ids."""
         ids = np.asarray(token_ids)
-        present = np.zeros((len(ids), self.vocabulary_size), dtype=bool)
-        rows = np.repeat(np.arange(len(ids)), ids.shape[1])
-        present[rows, ids.reshape(-1)] = True
-        df = present.sum(axis=0)
+        in_range = ids.size == 0 or 0 <= ids.min() <= ids.max() < self.vocabulary_size
+        if ids.ndim != 2 or not np.issubdtype(ids.dtype, np.integer) or not in_range:
+            shown = f", ids {ids.min()}..{ids.max()}" if ids.size else ""
+            raise ConfigError(f"TermWeighting.set_idf: expected integer token ids (texts, length) in [0, "
+                              f"{self.vocabulary_size}); got shape {ids.shape}, dtype {ids.dtype}{shown}.")
+        ids = np.sort(ids, axis=1)  # memory of the ids, not of texts x vocabulary
+        first = np.ones(ids.shape, dtype=bool)
+        first[:, 1:] = ids[:, 1:] != ids[:, :-1]  # each id once per text
+        df = np.bincount(ids[first], minlength=self.vocabulary_size)
         self.idf.assign((np.log((1 + len(ids)) / (1 + df)) + 1) * _padding_off(self.vocabulary_size))
 
     def call(self, token_ids):
