@@ -63,12 +63,17 @@ class TransformerBackbone(Backbone):
         kw = layer_kwargs(dtype)
 
         # === Layers ===
+        padding_mask = None
         if vocabulary_size is not None:
             # Any length up to `sequence_length`, as keras-hub's backbones: the position embedding is
             # sliced to the input, so a batch cut to its longest text gives the same features.
             inputs = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+            # The padding mask goes to the encoders and the pooling explicitly, as keras-hub's BertBackbone
+            # passes it: with mask_zero=True the embedding's mask reached its inner position embedding, which
+            # warned that it "will destroy the mask information" (keras#19794) though the mask was kept.
+            padding_mask = keras.ops.not_equal(inputs, 0)
             x = keras_hub.layers.TokenAndPositionEmbedding(
-                vocabulary_size, sequence_length, hidden_dim, mask_zero=True, name="embedding", **kw
+                vocabulary_size, sequence_length, hidden_dim, name="embedding", **kw
             )(inputs)
         else:
             inputs = keras.Input(shape=(sequence_length, num_features), name="steps")
@@ -78,9 +83,9 @@ class TransformerBackbone(Backbone):
         for i in range(num_layers):
             x = keras_hub.layers.TransformerEncoder(
                 intermediate_dim, num_heads, dropout=dropout, name=f"encoder_{i}", **kw
-            )(x)
+            )(x, padding_mask=padding_mask)
         if pooling == "mean":
-            features = keras.layers.GlobalAveragePooling1D(name="pool", **kw)(x)
+            features = keras.layers.GlobalAveragePooling1D(name="pool", **kw)(x, mask=padding_mask)
         else:
             features = x[:, 0]
 
