@@ -11,6 +11,7 @@ from builders import get_backbone
 from zoo.data.types import Dataset, Split
 from zoo.errors import ConfigError, DataNotFoundError, DataValidationError, UnknownNameError
 from zoo.harness.fit import load_run_config, prepare_data, run
+from zoo.harness.pipeline import predict
 
 TINY_TABULAR = {"hidden_units": [8]}
 
@@ -156,3 +157,18 @@ def test_best_checkpoint_is_the_full_model_at_the_best_validation_epoch(tmp_path
     data = prepare_data(task, load_run_config(r.run_dir))
     val_loss = best.evaluate(data.val.x, data.val.y, verbose=0, batch_size=len(data.val), return_dict=True)["loss"]
     assert val_loss == pytest.approx(min(r.history["val_loss"]), rel=1e-4)
+
+
+def test_predict_traces_each_model_once_and_returns_every_row_in_order():
+    """70 rows in batches of 32: the last batch is padded to 32 (one predict trace, not two) and the
+    padding rows are dropped; outputs equal the model's own, row for row, for array and dict inputs."""
+    x = np.random.default_rng(0).normal(size=(70, 3)).astype("float32")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    out = predict(model, x, batch_size=32)
+    assert model.predict_function.experimental_get_tracing_count() == 1
+    np.testing.assert_allclose(out, model(x).numpy(), rtol=1e-6)
+    inputs = {"a": keras.Input((1,), name="a"), "b": keras.Input((2,), name="b")}
+    both = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Concatenate()([inputs["a"], inputs["b"]])))
+    split = {"a": x[:, :1], "b": x[:, 1:]}
+    np.testing.assert_allclose(predict(both, split, batch_size=32), both(split).numpy(), rtol=1e-6)
+    assert predict(model, x[:5], batch_size=32).shape == (5, 2)  # fewer rows than a batch: one batch of 5

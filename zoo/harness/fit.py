@@ -35,7 +35,7 @@ from zoo.harness.distributed import (
     train_model,
     uses_custom_loop,
 )
-from zoo.harness.pipeline import make_dataset
+from zoo.harness.pipeline import make_dataset, predict
 from zoo.harness.strategy import default_precision, get_strategy
 from zoo.report.metrics import classification_metrics, regression_metrics
 from zoo.tasks.base import Task
@@ -227,7 +227,7 @@ def predict_report(task: Task, model: keras.Model, data: Dataset, batch_size: in
     With `run_dir`, the test targets and model outputs are also saved there as `predictions.npz`
     (`y_true`, `y_pred`), so `zoo report` plots without reloading the model or the data.
     """
-    pred = model.predict(make_dataset(data.test.x, None, batch_size), verbose=0)
+    pred = predict(model, data.test.x, batch_size)
     if run_dir is not None:
         np.savez_compressed(Path(run_dir) / "predictions.npz", y_true=np.asarray(data.test.y), y_pred=np.asarray(pred))
     meta = data.meta

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from zoo.data.types import Inputs
+from zoo.data.types import Inputs, num_rows
 
 
 def make_dataset(
@@ -40,3 +40,28 @@ def make_dataset(
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     options.deterministic = True
     return ds.with_options(options)
+
+
+def predict(model, x: Inputs, batch_size: int = 256) -> np.ndarray:
+    """`model.predict` over `make_dataset(x, None, batch_size)`, its last batch padded to full size.
+
+    Keras traces its predict step on the first batch's shape and again on a smaller last batch.
+    With every batch the same size each model is traced once, and a process that trains many
+    models (seeds, ensemble members) no longer gets TensorFlow's "frequent retracing" warning.
+    The padding rows (zeros) are predicted and dropped; no layer mixes rows at inference.
+
+    Example:
+    >>> import keras
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, kernel_initializer="ones")])
+    >>> predict(model, np.ones((5, 2), "float32"), batch_size=4).ravel().tolist()
+    [2.0, 2.0, 2.0, 2.0, 2.0]
+    """
+    n = num_rows(x)
+    batch_size = max(1, min(batch_size, n))
+
+    def pad(t):
+        rows = batch_size - tf.shape(t)[0]
+        return tf.pad(t, [[0, rows]] + [[0, 0]] * (t.shape.rank - 1))
+
+    ds = make_dataset(x, None, batch_size).map(lambda batch: tf.nest.map_structure(pad, batch))
+    return model.predict(ds, verbose=0)[:n]

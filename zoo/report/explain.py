@@ -16,7 +16,7 @@ import numpy as np
 
 from zoo.data.types import Inputs, num_rows, take
 from zoo.errors import ConfigError
-from zoo.harness.pipeline import make_dataset
+from zoo.harness import pipeline
 from zoo.report.metrics import classification_metrics, regression_metrics
 
 Predictor = keras.Model | Callable[[Inputs], Any]
@@ -38,7 +38,7 @@ def predict(model: Predictor, x: Inputs, batch_size: int = 1024) -> np.ndarray:
     [2.0, 2.0, 2.0]
     """
     if isinstance(model, keras.Model):
-        return np.asarray(model.predict(make_dataset(x, None, batch_size), verbose=0), dtype="float64")
+        return np.asarray(pipeline.predict(model, x, batch_size), dtype="float64")
     return np.asarray(model(x), dtype="float64")
 
 
