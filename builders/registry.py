@@ -14,8 +14,8 @@ def register_backbone(name: str) -> Callable[[type], type]:
     """Class decorator that makes a backbone buildable by `name`.
 
     Example:
-    >>> sorted(list_backbones())[:2]
-    ['application', 'cnn']
+    >>> get_backbone_class("cnn").registered_name
+    'cnn'
     """
 
     def decorator(cls: type) -> type:

@@ -74,10 +74,13 @@ class MaskedTokenPretrainer(Pretrainer):
         self.mask_rate = mask_rate
         self.unselectable_token_ids = [int(i) for i in unselectable_token_ids]
 
+    def build(self, input_shape=None):
+        # The head's weights exist before a saved pretrainer's weights are loaded into it.
+        self.lm_head.build((None, None, self.encoder.output.shape[-1]), (None, None))
+        self.built = True
+
     def call(self, inputs, training=None):
         sequence = self.encoder(inputs["token_ids"], training=training)
-        # The padding mask has done its work inside the encoder; the head gathers positions and takes none.
-        sequence = keras.ops.copy(sequence)
         return self.lm_head(sequence, mask_positions=inputs["mask_positions"])
 
     def make_dataset(self, data, batch_size: int, seed: int) -> tf.data.Dataset:
