@@ -178,5 +178,5 @@ def repeated_batch(x: Any, y: np.ndarray, batch_size: int, *, static_shape: bool
 def fit_steps(model: keras.Model, ds: tf.data.Dataset, steps: int) -> Callable[[], Any]:
     """A callable that trains `model` for `steps` steps of `ds` (warmed up, so it is traced already)."""
     build_training_state(model, ds.element_spec)  # one trace, not two, for models not made by build_model
-    model.fit(ds, steps_per_epoch=2, epochs=1, verbose=0)
-    return lambda: model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0)
+    model.fit(ds, steps_per_epoch=2, epochs=1, verbose=0, shuffle=False)  # ds is not shuffled: say so, no warning
+    return lambda: model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
