@@ -191,11 +191,14 @@ def test_transfer_rejects_a_preset_of_another_shape(tmp_path):
 
 def test_matrix_pretrains_each_source_once_and_reuses_its_preset(tmp_path):
     spec = MatrixSpec(sources={"bc": "breast_cancer"}, targets={"bc": "medical/breast_cancer_diagnosis"},
-                      backbone="tabular", backbone_params={"hidden_units": [8]})
-    settings = TrainSettings(epochs=1, min_steps=1, head_min_steps=1)
+                      backbone="tabular", backbone_params={"hidden_units": [8]},
+                      target_training={"bc": {"epochs": 1}})  # the target task's own: 60, patience 10
+    settings = TrainSettings(min_steps=1, head_min_steps=1)
     result = transfer_matrix("tabular", tmp_path, spec=spec, label_fractions=[0.1], seeds=1, settings=settings,
                              pretrain_epochs=1)
     assert [(c["source"], c["target"]) for c in result["cells"]] == [("bc", "bc")]
+    rows = json.loads((tmp_path / "bc__bc" / "transfer.json").read_text())["rows"]
+    assert {r["epochs"] for r in rows} == {1}
     assert (tmp_path / "matrix.md").read_text().startswith("| source | target |")
     stamp = (tmp_path / "presets" / "bc" / "model.weights.h5").stat().st_mtime_ns
     transfer_matrix("tabular", tmp_path, spec=spec, label_fractions=[0.1], seeds=1, settings=settings)
