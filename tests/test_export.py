@@ -100,6 +100,19 @@ def test_text_tflite_takes_token_ids_and_ships_the_vocabulary(text_run, tmp_path
     assert "vocabulary.txt" in report["sha256"]
 
 
+def test_bag_of_words_exports_on_raw_text_and_to_tflite_builtin_ops(text_run, tmp_path):
+    """The TF-IDF backbone (no sequence_length of its own: serves at the data's length) on raw strings
+    as a SavedModel, and as TFLite with built-in ops only (its counts are a scatter, not a bincount)."""
+    _, data = text_run
+    task = demo_task("text", "bag_of_words", {}, HeadConfig("binary"),
+                     preprocessing={"vocab_size": 200, "sequence_length": 16})
+    run = zoo.fit(task, data=data, out_dir=tmp_path / "runs", epochs=2, verbose=0)
+    saved = export(run.run_dir, data=data, out_dir=tmp_path / "sm")
+    assert saved["checks"]["serve"]["passed"] and saved["inputs"]["tokenizer"]["sequence_length"] == 16
+    lite = export(run.run_dir, format="tflite", data=data, out_dir=tmp_path / "lite")
+    assert lite["checks"]["serve_token_ids"]["passed"]
+
+
 def test_a_vocabulary_file_that_no_longer_matches_the_training_fails_the_check(text_run, tmp_path):
     run, data = text_run
     tampered = Path(shutil.copytree(run.run_dir, tmp_path / "run"))
