@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from builders import list_backbones
+
 TINY = {
     "transformer": dict(sequence_length=8, vocabulary_size=30, hidden_dim=8, num_layers=1, num_heads=2,
                         intermediate_dim=16),
@@ -22,7 +24,8 @@ TINY = {
 
 
 def registry_name(case: str) -> str:
-    return case if case == "bag_of_words" else case.split("_")[0]
+    """The registered backbone a case builds: its own name, or the part before "_" ("rnn_all" -> "rnn")."""
+    return case if case in list_backbones() else case.split("_")[0]
 
 
 def sample_inputs(case: str, n: int = 8, seed: int = 0):

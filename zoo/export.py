@@ -272,8 +272,7 @@ def _text_inputs(task: Any, model: Any, data: Dataset, run_dir: Path, test_rows:
     from zoo.data import text
 
     backbone = get_backbone(model)
-    # A Transformer or a bag of words takes any length: serve at the length the model was trained at.
-    length = int(_model_input(model).shape[1] or getattr(backbone, "sequence_length", None) or np.shape(data.test.x)[1])
+    length = int(_model_input(model).shape[1] or np.shape(data.test.x)[1])  # any length: serve at the trained one
     vocabulary = _read_vocabulary(run_dir, int(backbone.vocabulary_size))
     lowercase = bool(task.preprocessing.get("lowercase", True))
     raw = data.extra.get("text")

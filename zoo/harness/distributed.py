@@ -233,6 +233,14 @@ def launch_local_workers(
 # === Fault tolerance ===
 
 
+def _replace_json(path: Path, value: Any) -> None:
+    """Write `value` as JSON to `path` in one rename: a reader sees the old file or the new, never half of
+    one. The scratch file is `.<name>.tmp` beside it."""
+    scratch = path.with_name(f".{path.name}.tmp")
+    scratch.write_text(json.dumps(value))
+    os.replace(scratch, path)
+
+
 class IntervalBackupAndRestore(keras.callbacks.BackupAndRestore):
     """`keras.callbacks.BackupAndRestore` that saves at most once every `every` seconds.
 
@@ -277,9 +285,8 @@ class IntervalBackupAndRestore(keras.callbacks.BackupAndRestore):
         scratch = directory / f"saving-{name}"
         self.model.save_weights(scratch, overwrite=True)
         os.replace(scratch, directory / name)
-        metadata = directory / f".{METADATA_FILE}.tmp"
-        metadata.write_text(json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen, "weights": name}))
-        os.replace(metadata, directory / METADATA_FILE)
+        _replace_json(directory / METADATA_FILE, {"epoch": self._current_epoch, "batch": self._last_batch_seen,
+                                                  "weights": name})
         for old in directory.glob(f"{CHECKPOINT_NAME}-*.weights.h5"):
             if old.name != name:
                 old.unlink()
@@ -361,9 +368,7 @@ class TrainingBackup:
         target = self.directory if self.chief else Path(tempfile.mkdtemp(prefix="zoo-worker-backup-"))
         target.mkdir(parents=True, exist_ok=True)
         if self.chief:  # history first: restore() cuts it to the checkpoint's epochs
-            scratch = target / f".{HISTORY_FILE}.tmp"
-            scratch.write_text(json.dumps({k: list(v) for k, v in history.items()}))
-            os.replace(scratch, target / HISTORY_FILE)
+            _replace_json(target / HISTORY_FILE, {k: list(v) for k, v in history.items()})
         (self.manager or self._manager(target)).save(checkpoint_number=epochs)
         if not self.chief:
             shutil.rmtree(target, ignore_errors=True)
