@@ -15,6 +15,8 @@ TINY = {
     "rnn_tokens": dict(sequence_length=8, vocabulary_size=30, embedding_dim=4, units=4, cell="gru"),
     "tabular": dict(num_numeric=3, categorical_cardinalities=[4, 5], hidden_units=(8,)),
     "tabular_all": dict(num_numeric=3, categorical_cardinalities=[4, 5], hidden_units=(8, 4), output="all"),
+    "tabular_interactions": dict(num_numeric=3, categorical_cardinalities=[4], hidden_units=(8,),
+                                 interactions=[["product", 0, 1], ["difference", 2, 0]]),
     "tabular_transformer": dict(num_numeric=3, categorical_cardinalities=[4], architecture="transformer",
                                 embedding_dim=8, num_layers=1),
     "recommender": dict(num_users=10, num_items=12, embedding_dim=4, l2=1e-4),

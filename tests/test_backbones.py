@@ -199,6 +199,25 @@ def test_tabular_all_layers_output_includes_the_normalized_columns():
         builders.TabularBackbone(num_numeric=3, architecture="transformer", output="all")
 
 
+def test_tabular_interactions_are_computed_in_the_model_and_normalized_on_their_own():
+    rng = np.random.default_rng(0)
+    raw = np.stack([rng.uniform(295, 305, 64), rng.uniform(1200, 2900, 64), rng.uniform(3, 77, 64)], 1)
+    x = {"numeric": raw.astype("float32")}
+    interactions = [["difference", 1, 0], ["product", 1, 2]]
+    backbone = builders.TabularBackbone(num_numeric=3, hidden_units=(8,), interactions=interactions, output="all")
+    backbone.adapt(x)
+    derived = np.stack([raw[:, 1] - raw[:, 0], raw[:, 1] * raw[:, 2]], 1)
+    np.testing.assert_allclose(np.asarray(backbone.get_layer("interactions")(x["numeric"])), derived, rtol=1e-6)
+    features = np.asarray(backbone(x))
+    assert features.shape == (64, 3 + 2 + 8)
+    # The derived columns (a product up to ~2e5) reach the MLP standardized, beside the standardized columns.
+    np.testing.assert_allclose(features[:, :5].mean(axis=0), 0.0, atol=1e-3)
+    np.testing.assert_allclose(features[:, :5].std(axis=0), 1.0, rtol=1e-3)
+    for bad in (["ratio", 0, 1], ["product", 0, 3], ["product", 0], "product"):
+        with pytest.raises(builders.errors.ConfigError, match="each interaction is"):
+            builders.TabularBackbone(num_numeric=3, interactions=[bad])
+
+
 def test_rnn_all_output_appends_the_last_step_and_the_window_mean():
     backbone = builders.RNNBackbone(sequence_length=5, num_features=3, units=4, output="all")
     x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")

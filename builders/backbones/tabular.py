@@ -13,6 +13,57 @@ from builders.backbones.base import Backbone, layer_kwargs
 from builders.errors import ConfigError
 from builders.registry import register_backbone
 
+INTERACTIONS = ("product", "difference")
+
+
+@keras.saving.register_keras_serializable(package="vertical_zoo")
+class NumericInteractions(keras.layers.Layer):
+    """Products and differences of pairs of raw numeric columns, computed inside the model.
+
+    Gives a network the quantities its target is known to depend on (a machine's power is torque
+    times speed) while the saved model, and so serving, still takes the raw columns. Computes in
+    float32 whatever the policy: products of raw readings overflow float16.
+
+    Args:
+        interactions: sequence of `(op, i, j)`: op `"product"` makes column i x column j,
+            `"difference"` column i - column j (0-based indices of the numeric columns).
+
+    Example:
+    >>> layer = NumericInteractions([("product", 0, 1), ("difference", 1, 0)])
+    >>> layer(np.array([[2.0, 5.0]], "float32")).numpy().tolist()
+    [[10.0, 3.0]]
+    """
+
+    def __init__(self, interactions: Sequence[Sequence], **kwargs):
+        kwargs["dtype"] = "float32"
+        super().__init__(**kwargs)
+        self.interactions = [(str(op), int(i), int(j)) for op, i, j in interactions]
+
+    def call(self, x):
+        columns = [x[:, i : i + 1] * x[:, j : j + 1] if op == "product" else x[:, i : i + 1] - x[:, j : j + 1]
+                   for op, i, j in self.interactions]
+        return keras.ops.concatenate(columns, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], len(self.interactions))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "interactions": [list(t) for t in self.interactions]}
+
+
+def _check_interactions(interactions, num_numeric: int) -> list[list]:
+    checked = []
+    for entry in interactions:
+        ok = isinstance(entry, Sequence) and not isinstance(entry, str) and len(entry) == 3
+        if ok:
+            op, i, j = entry
+            ok = op in INTERACTIONS and all(isinstance(k, int) and 0 <= k < num_numeric for k in (i, j))
+        if not ok:
+            raise ConfigError(f"TabularBackbone: each interaction is [op, i, j] with op one of {INTERACTIONS} and "
+                              f"i, j column indices in 0..{num_numeric - 1}; got {entry!r}.")
+        checked.append([op, i, j])
+    return checked
+
 
 @register_backbone("tabular")
 @keras.saving.register_keras_serializable(package="vertical_zoo")
@@ -35,6 +86,9 @@ class TabularBackbone(Backbone):
         architecture: str. `"mlp"` or `"transformer"`.
         num_layers: int. Encoder layers (transformer only).
         num_heads: int. Attention heads (transformer only); must divide `embedding_dim`.
+        interactions: sequence of `[op, i, j]` (see `NumericInteractions`): extra numeric columns
+            computed in the model from the raw ones (`"product"` or `"difference"` of columns i
+            and j), normalized with statistics of their own, and fed beside the columns.
         output: str. `"last"`: the last layer's output. `"all"` (mlp only): the MLP's input
             (normalized numeric columns and embeddings) and every hidden layer's output,
             concatenated, as the denoising-autoencoder features of Jahrer's Porto Seguro solution:
@@ -48,6 +102,8 @@ class TabularBackbone(Backbone):
     TensorShape([2, 8])
     >>> TabularBackbone(num_numeric=3, hidden_units=(8, 4), output="all").output_dim  # 3 + 8 + 4
     15
+    >>> TabularBackbone(num_numeric=3, hidden_units=(8,), interactions=[["product", 0, 1]], output="all").output_dim
+    12
     """
 
     def __init__(
@@ -60,11 +116,13 @@ class TabularBackbone(Backbone):
         architecture: str = "mlp",
         num_layers: int = 2,
         num_heads: int = 2,
+        interactions: Sequence[Sequence] = (),
         output: str = "last",
         dtype=None,
         **kwargs,
     ):
         cards = [int(c) for c in categorical_cardinalities]
+        interactions = _check_interactions(interactions, num_numeric)
         if num_numeric <= 0 and not cards:
             raise ConfigError("TabularBackbone: needs at least one numeric or categorical column.")
         if architecture not in ("mlp", "transformer"):
@@ -81,10 +139,15 @@ class TabularBackbone(Backbone):
         if num_numeric > 0:
             inputs["numeric"] = keras.Input(shape=(num_numeric,), name="numeric")
             numeric = keras.layers.Normalization(name="normalization", **kw)(inputs["numeric"])
+            if interactions:
+                derived = NumericInteractions(interactions, name="interactions")(inputs["numeric"])
+                derived = keras.layers.Normalization(name="interaction_normalization", dtype="float32")(derived)
+                numeric = keras.layers.Concatenate(name="numeric_and_interactions", **kw)([numeric, derived])
+            columns = num_numeric + len(interactions)
             if architecture == "transformer":
-                tokens = keras.layers.Reshape((num_numeric, 1), name="numeric_columns")(numeric)
+                tokens = keras.layers.Reshape((columns, 1), name="numeric_columns")(numeric)
                 numeric = keras.layers.EinsumDense(
-                    "bki,kid->bkd", output_shape=(num_numeric, embedding_dim), bias_axes="kd",
+                    "bki,kid->bkd", output_shape=(columns, embedding_dim), bias_axes="kd",
                     name="numeric_tokens", **kw
                 )(tokens)
             parts.append(numeric)
@@ -123,12 +186,17 @@ class TabularBackbone(Backbone):
         self.architecture = architecture
         self.num_layers = num_layers
         self.num_heads = num_heads
+        self.interactions = interactions
         self.output_mode = output
 
     def adapt(self, x) -> None:
-        """Learn the numeric columns' mean and variance from training inputs `x` (a dict)."""
+        """Learn the numeric columns' (and interactions') mean and variance from training inputs `x` (a dict)."""
         if self.num_numeric > 0:
-            self.get_layer("normalization").adapt(np.asarray(x["numeric"], dtype="float32"))
+            numeric = np.asarray(x["numeric"], dtype="float32")
+            self.get_layer("normalization").adapt(numeric)
+            if self.interactions:
+                derived = keras.ops.convert_to_numpy(self.get_layer("interactions")(numeric))
+                self.get_layer("interaction_normalization").adapt(derived)
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -141,6 +209,7 @@ class TabularBackbone(Backbone):
             architecture=self.architecture,
             num_layers=self.num_layers,
             num_heads=self.num_heads,
+            interactions=self.interactions,
             output=self.output_mode,
         )
         return config

@@ -73,10 +73,15 @@ def predictive_maintenance() -> Task:
         dataset="ai4i2020",
         description=(
             "Will the milling machine fail? AI4I 2020 (10,000 process records, 3.4% failures) from air and process "
-            "temperature, rotational speed, torque, tool wear and product quality type; the failure-mode flags are "
-            "not inputs (they leak the label). Scored by PR-AUC and the failure class's F1, not accuracy."
+            "temperature, rotational speed, torque, tool wear and product quality type, plus three quantities the model "
+            "computes from them (temperature difference, power, tool wear x torque); the failure-mode flags are not "
+            "inputs (they leak the label). Scored by PR-AUC and the failure class's F1, not accuracy."
         ),
-        backbone=BackboneSpec("tabular", {"hidden_units": [64, 64], "embedding_dim": 4, "dropout": 0.0}),
+        # Three interactions computed in the model from the raw columns (indices into NUMERIC_NAMES): the quantities
+        # Matzka (2020) defines the failure modes by: process - air temperature (heat dissipation), torque x speed
+        # (power), tool wear x torque (overstrain). Seeds 0-2, ensembles of 5: validation PR-AUC 0.828 vs 0.823.
+        backbone=BackboneSpec("tabular", {"hidden_units": [64, 64], "embedding_dim": 4, "dropout": 0.0,
+                                          "interactions": [["difference", 1, 0], ["product", 3, 2], ["product", 4, 3]]}),
         head=HeadConfig("binary"),
         loss="binary_crossentropy",
         metrics=["accuracy", "auc"],
