@@ -222,3 +222,13 @@ def test_token_features_from_trimmed_batches_match_the_padded_pass():
     padded = backbone.predict(ids, batch_size=37, verbose=0)
     np.testing.assert_allclose(extract_features(backbone, ids, batch_size=5), padded, rtol=RTOL, atol=1e-5)
     assert len({batch.shape[1] for _, batch in padded_batches(ids, 5)}) > 3  # the batches were cut
+
+
+def test_features_of_many_models_in_one_process_trace_without_retracing_warnings(caplog):
+    from builders import TabularBackbone
+
+    x = {"numeric": np.random.default_rng(0).normal(size=(10, 3)).astype("float32")}
+    with caplog.at_level("WARNING", logger="tensorflow"):
+        for _ in range(8):  # e.g. zoo transfer's seeds x label budgets, each a new model
+            assert extract_features(TabularBackbone(num_numeric=3, hidden_units=(4,)), x, batch_size=4).shape == (10, 4)
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]

@@ -80,11 +80,23 @@ def _augmented(task: Task) -> bool:
     return any(key.startswith("augment") and value for key, value in options.items())
 
 
+class _Inference:
+    """`backbone(inputs, training=False)`. An object, not a lambda: TensorFlow counts traces per
+    Python code object, so a process that caches features for many models (`zoo transfer`'s
+    seeds and label budgets) would otherwise warn of "frequent retracing" (as for `_Epoch`)."""
+
+    def __init__(self, backbone: keras.Model):
+        self.backbone = backbone
+
+    def __call__(self, inputs):
+        return self.backbone(inputs, training=False)
+
+
 def _forward(backbone: keras.Model, jit_compile: bool):
     """The backbone's inference pass as a `tf.function`, traced once for every batch size (the
     signature leaves the batch axis free), and the input signature."""
     spec = keras.tree.map_structure(lambda t: tf.TensorSpec((None, *t.shape[1:]), t.dtype), backbone.input)
-    fn = tf.function(lambda inputs: backbone(inputs, training=False), input_signature=[spec], jit_compile=jit_compile)
+    fn = tf.function(_Inference(backbone), input_signature=[spec], jit_compile=jit_compile)
     return fn, spec
 
 
