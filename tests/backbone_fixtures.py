@@ -20,6 +20,7 @@ TINY = {
     "tabular_transformer": dict(num_numeric=3, categorical_cardinalities=[4], architecture="transformer",
                                 embedding_dim=8, num_layers=1),
     "recommender": dict(num_users=10, num_items=12, embedding_dim=4, l2=1e-4),
+    "recommender_implicit": dict(num_users=10, num_items=12, embedding_dim=4, l2=1e-4, implicit=True),
     "application": dict(application="MobileNetV2", input_shape=(16, 16, 1), image_size=32),
     "bag_of_words": dict(vocabulary_size=30, dropout=0.1),
 }
@@ -39,7 +40,7 @@ def sample_inputs(case: str, n: int = 8, seed: int = 0):
         return rng.normal(size=(n, cfg["sequence_length"], cfg["num_features"])).astype("float32")
     if case in ("cnn", "application"):
         return rng.random((n, *cfg["input_shape"])).astype("float32")
-    if case == "recommender":
+    if case.startswith("recommender"):
         return {"user": rng.integers(0, cfg["num_users"], n).astype("int32"),
                 "item": rng.integers(0, cfg["num_items"], n).astype("int32")}
     x = {"numeric": rng.normal(size=(n, cfg["num_numeric"])).astype("float32")}

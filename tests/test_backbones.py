@@ -262,3 +262,23 @@ def test_bag_of_words_is_tf_idf_blind_to_order_and_padding():
     np.testing.assert_allclose(one[0], expected / np.linalg.norm(expected), rtol=1e-6)
     with pytest.raises(ConfigError, match=r"in \[0, 30\).*ids 1\.\.31"):
         backbone.adapt(np.array([[1, 31]]))
+
+
+def test_recommender_implicit_feedback_is_svdpp_and_saves_the_rated_items(tmp_path):
+    users, items = np.array([0, 0, 0, 1, 2]), np.array([1, 4, 7, 2, 2])
+    backbone = build_backbone("recommender", num_users=4, num_items=9, embedding_dim=3, implicit=True)
+    backbone.adapt({"user": users, "item": items})
+    layer = backbone.get_layer("implicit_feedback")
+    y = np.asarray(layer.item_factors)
+    implicit = np.asarray(layer(np.array([0, 1, 3])))
+    np.testing.assert_allclose(implicit[0], y[[1, 4, 7]].sum(axis=0) / np.sqrt(3), rtol=1e-5)
+    np.testing.assert_allclose(implicit[1], y[2], rtol=1e-5)
+    np.testing.assert_array_equal(implicit[2], 0.0)  # user 3 rated nothing in training
+    x = {"user": np.array([0, 3]), "item": np.array([5, 5])}
+    p, q = (np.asarray(backbone.get_layer(n)(x[k])) for n, k in (("user_embedding", "user"), ("item_embedding", "item")))
+    np.testing.assert_allclose(np.asarray(backbone(x))[:, :3], (p + np.asarray(layer(x["user"]))) * q, rtol=1e-5)
+    backbone.save(tmp_path / "b.keras")
+    loaded = keras.models.load_model(tmp_path / "b.keras", safe_mode=True)
+    np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(backbone(x)), rtol=1e-6)
+    with pytest.raises(builders.errors.ConfigError, match="item ids must be in"):
+        backbone.adapt({"user": np.array([0]), "item": np.array([9])})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 
 from builders.backbones.base import Backbone, layer_kwargs
 from builders.errors import ConfigError
@@ -20,7 +21,10 @@ class RecommenderBackbone(Backbone):
     `Dense(1)` regression head computes `w . (p_u * q_i) + a * b_u + c * b_i + b`: the biased
     matrix factorization of Koren, Bell and Volinsky (2009), "SVD" in Surprise, with a learned
     per-factor scale `w` that the embeddings can absorb. With `mlp_units` the product is followed
-    by ReLU layers (a small neural collaborative filter) and the biases are still appended.
+    by ReLU layers (a small neural collaborative filter) and the biases are still appended. With
+    `implicit=True` the user's factors also hold what they chose to rate (SVD++, Koren 2008):
+    `p_u + |N(u)|^-1/2 * sum of y_j over the items j the user rated in training`, with the
+    rated-items matrix learned by `adapt` from the training pairs and saved with the model.
 
     The L2 penalty is applied to the embedding rows a batch looks up (as stochastic-gradient
     matrix factorization regularizes each rating's factors), not to the whole table, so rare
@@ -33,6 +37,8 @@ class RecommenderBackbone(Backbone):
         l2: float. Weight of the L2 penalty on looked-up factors and biases (mean over the batch).
         dropout: float. Dropout on the factor product (0 for plain matrix factorization).
         mlp_units: sequence of int. Optional ReLU layers on the factor product.
+        implicit: bool. Add SVD++'s implicit feedback to the user factors (see above; keeps a
+            num_users x num_items matrix, sized for catalogues of thousands, not millions).
         dtype: str or `keras.DTypePolicy`; forwarded to every layer.
 
     Example:
@@ -50,6 +56,7 @@ class RecommenderBackbone(Backbone):
         l2: float = 0.0,
         dropout: float = 0.0,
         mlp_units: tuple[int, ...] | list[int] = (),
+        implicit: bool = False,
         dtype=None,
         **kwargs,
     ):
@@ -69,6 +76,10 @@ class RecommenderBackbone(Backbone):
         }
         user_vector = keras.layers.Embedding(num_users, embedding_dim, embeddings_initializer=init,
                                              name="user_embedding", **kw)(inputs["user"])
+        if implicit:
+            implicit_vector = ImplicitFeedback(num_users, num_items, embedding_dim, name="implicit_feedback",
+                                               **kw)(inputs["user"])
+            user_vector = keras.layers.Add(name="user_factors", **kw)([user_vector, implicit_vector])
         item_vector = keras.layers.Embedding(num_items, embedding_dim, embeddings_initializer=init,
                                              name="item_embedding", **kw)(inputs["item"])
         user_bias = keras.layers.Embedding(num_users, 1, embeddings_initializer="zeros", name="user_bias",
@@ -95,6 +106,12 @@ class RecommenderBackbone(Backbone):
         self.l2 = l2
         self.dropout = dropout
         self.mlp_units = tuple(int(u) for u in mlp_units)
+        self.implicit = bool(implicit)
+
+    def adapt(self, x) -> None:
+        """With `implicit`, learn which items each user rated from training pairs `x` (a dict)."""
+        if self.implicit:
+            self.get_layer("implicit_feedback").adapt(x["user"], x["item"])
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -105,8 +122,62 @@ class RecommenderBackbone(Backbone):
             l2=self.l2,
             dropout=self.dropout,
             mlp_units=list(self.mlp_units),
+            implicit=self.implicit,
         )
         return config
+
+
+@keras.saving.register_keras_serializable(package="vertical_zoo")
+class ImplicitFeedback(keras.layers.Layer):
+    """SVD++'s implicit part of a user's factors: `|N(u)|^-1/2 * sum of y_j for j in N(u)`.
+
+    `N(u)` is the set of items user u rated in the training data, held as a non-trainable
+    `num_users x num_items` matrix whose row u is `1 / sqrt(|N(u)|)` at those items (set by
+    `adapt`, saved with the model); `y` is a trainable item-factor table. A user with no training
+    ratings gets zeros.
+
+    Args:
+        num_users, num_items: int. Sizes of the id spaces.
+        embedding_dim: int. Factors per item.
+
+    Example:
+    >>> layer = ImplicitFeedback(num_users=3, num_items=4, embedding_dim=2)
+    >>> layer.adapt(np.array([0, 0, 1]), np.array([1, 2, 3]))
+    >>> [round(float(v), 3) for v in np.asarray(layer.rated)[0]]
+    [0.0, 0.707, 0.707, 0.0]
+    >>> layer(np.array([2])).shape  # user 2 rated nothing: zeros
+    TensorShape([1, 2])
+    """
+
+    def __init__(self, num_users: int, num_items: int, embedding_dim: int, **kwargs):
+        super().__init__(**kwargs)
+        self.num_users, self.num_items, self.embedding_dim = int(num_users), int(num_items), int(embedding_dim)
+        self.rated = self.add_weight(shape=(self.num_users, self.num_items), initializer="zeros", trainable=False,
+                                     name="rated")
+        self.item_factors = self.add_weight(shape=(self.num_items, self.embedding_dim), name="item_factors",
+                                            initializer=keras.initializers.RandomNormal(stddev=0.1))
+
+    def adapt(self, users, items) -> None:
+        users, items = np.asarray(users, "int64").reshape(-1), np.asarray(items, "int64").reshape(-1)
+        for name, ids, size in (("user", users, self.num_users), ("item", items, self.num_items)):
+            if ids.size and (ids.min() < 0 or ids.max() >= size):
+                raise ConfigError(f"ImplicitFeedback.adapt: {name} ids must be in [0, {size}), got "
+                                  f"{ids.min()}..{ids.max()}.")
+        rated = np.zeros((self.num_users, self.num_items), "float32")
+        rated[users, items] = 1.0
+        counts = rated.sum(axis=1, keepdims=True)
+        self.rated.assign(rated / np.sqrt(np.maximum(counts, 1.0)))
+
+    def call(self, user):
+        rows = keras.ops.take(keras.ops.cast(self.rated, self.compute_dtype), user, axis=0)
+        return keras.ops.matmul(rows, keras.ops.cast(self.item_factors, self.compute_dtype))
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape, self.embedding_dim)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "num_users": self.num_users, "num_items": self.num_items,
+                "embedding_dim": self.embedding_dim}
 
 
 @keras.saving.register_keras_serializable(package="vertical_zoo")
