@@ -213,7 +213,9 @@ def test_tabular_interactions_are_computed_in_the_model_and_normalized_on_their_
     # The derived columns (a product up to ~2e5) reach the MLP standardized, beside the standardized columns.
     np.testing.assert_allclose(features[:, :5].mean(axis=0), 0.0, atol=1e-3)
     np.testing.assert_allclose(features[:, :5].std(axis=0), 1.0, rtol=1e-3)
-    for bad in (["ratio", 0, 1], ["product", 0, 3], ["product", 0], "product"):
+    numpy_index = builders.TabularBackbone(num_numeric=3, interactions=[["product", np.int64(0), 2]])
+    assert numpy_index.get_config()["interactions"] == [["product", 0, 2]]  # JSON-serializable ints
+    for bad in (["ratio", 0, 1], ["product", 0, 3], ["product", 0], "product", ["product", True, 1]):
         with pytest.raises(builders.errors.ConfigError, match="each interaction is"):
             builders.TabularBackbone(num_numeric=3, interactions=[bad])
 

@@ -3,6 +3,7 @@ small feature-token Transformer (FT-Transformer style)."""
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import keras
@@ -57,11 +58,13 @@ def _check_interactions(interactions, num_numeric: int) -> list[list]:
         ok = isinstance(entry, Sequence) and not isinstance(entry, str) and len(entry) == 3
         if ok:
             op, i, j = entry
-            ok = op in INTERACTIONS and all(isinstance(k, int) and 0 <= k < num_numeric for k in (i, j))
+            ok = op in INTERACTIONS and all(
+                isinstance(k, numbers.Integral) and not isinstance(k, bool) and 0 <= k < num_numeric for k in (i, j)
+            )
         if not ok:
             raise ConfigError(f"TabularBackbone: each interaction is [op, i, j] with op one of {INTERACTIONS} and "
                               f"i, j column indices in 0..{num_numeric - 1}; got {entry!r}.")
-        checked.append([op, i, j])
+        checked.append([op, int(i), int(j)])
     return checked
 
 
