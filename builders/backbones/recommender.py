@@ -169,7 +169,8 @@ class ImplicitFeedback(keras.layers.Layer):
         self.rated.assign(rated / np.sqrt(np.maximum(counts, 1.0)))
 
     def call(self, user):
-        rows = keras.ops.take(keras.ops.cast(self.rated, self.compute_dtype), user, axis=0)
+        # Take the batch's rows, then cast: not the whole (users x items) matrix every step under mixed precision.
+        rows = keras.ops.cast(keras.ops.take(self.rated, user, axis=0), self.compute_dtype)
         return keras.ops.matmul(rows, keras.ops.cast(self.item_factors, self.compute_dtype))
 
     def compute_output_shape(self, input_shape):
