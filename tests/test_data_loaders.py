@@ -207,6 +207,35 @@ def test_cmapss_short_engines_raise_or_pad():
     assert x.shape == (20631 - 100 * 29 + 13096 - 100 * 29, 30, 14) and x.dtype == np.float32
 
 
+def test_cmapss_smoothing_is_causal_over_each_engines_whole_history():
+    data_dir = _dir_or_skip(cmapss_fd001.SOURCE)
+    raw, smooth = cmapss_fd001.load(data_dir), cmapss_fd001.load(data_dir, smoothing=0.1)
+    np.testing.assert_array_equal(raw.train.y, smooth.train.y)  # same windows and labels
+    np.testing.assert_array_equal(raw.test.y, smooth.test.y)
+    assert smooth.meta["smoothing"] == 0.1 and raw.meta["smoothing"] is None and "smoothed" in smooth.meta["split"]
+    engines = cmapss_fd001.read_engines(Path(data_dir) / "test_FD001.txt")
+    history = cmapss_fd001.exponential_smoothing(engines[1], 0.1)
+    # Causal: smoothing the first cycles alone gives the same rows as smoothing the whole engine.
+    np.testing.assert_allclose(cmapss_fd001.exponential_smoothing(engines[1][:40], 0.1), history[:40])
+    # The test window is the end of the engine's whole smoothed history (not a window smoothed on its own),
+    # scaled with statistics of the smoothed training engines.
+    np.testing.assert_allclose(smooth.test.x[0], cmapss_fd001.apply_scaler(history[-30:], smooth.meta["scaler"]),
+                               rtol=1e-5, atol=1e-6)
+    assert smooth.meta["scaler"] != raw.meta["scaler"]
+    # Cycle-to-cycle noise falls well below the raw readings' (both min-max scaled to [0, 1]).
+    jitter = [np.abs(np.diff(d.train.x, axis=1)).mean() for d in (smooth, raw)]
+    assert jitter[0] < 0.5 * jitter[1]
+    np.testing.assert_allclose(cmapss_fd001.exponential_smoothing(engines[1], 1.0), engines[1])
+    with pytest.raises(DataValidationError, match="smoothing is 0"):
+        cmapss_fd001.load(data_dir, smoothing=0.0)
+    # The pretraining corpus is smoothed the same way (its first window: training engine 1's first 30 cycles).
+    trajectories = cmapss_fd001.load_unlabelled_trajectories(data_dir, smoothing=0.1)
+    train_engine = cmapss_fd001.read_engines(Path(data_dir) / "train_FD001.txt")[1]
+    expected = cmapss_fd001.apply_scaler(cmapss_fd001.exponential_smoothing(train_engine, 0.1)[:30],
+                                         smooth.meta["scaler"])
+    np.testing.assert_allclose(trajectories[0], expected, rtol=1e-5, atol=1e-6)
+
+
 def test_financial_phrasebank():
     ds = _load(financial_phrasebank, seed=0)
     _check_common(ds, financial_phrasebank.SOURCE, ["Sentences_50Agree.txt"])

@@ -242,6 +242,32 @@ def left_pad(series: np.ndarray, window: int) -> np.ndarray:
     return np.concatenate([np.repeat(series[:1], missing, axis=0), series], axis=0)
 
 
+def exponential_smoothing(series: np.ndarray, alpha: float) -> np.ndarray:
+    """Causal exponentially weighted moving average of one engine's `(cycles, features)` series.
+
+    Row t is `alpha * x[t] + (1 - alpha) * row t-1`, starting from the first cycle: each row uses
+    only that cycle and the ones before it, so a live engine can be smoothed as its cycles arrive
+    (keep the last row as the state).
+
+    Args:
+        series: array `(cycles, features)`. One engine, from its first cycle.
+        alpha: float in (0, 1]. The weight of the newest cycle (1: no smoothing).
+
+    Example:
+    >>> exponential_smoothing(np.array([[0.0], [4.0], [4.0]]), 0.5).ravel().tolist()
+    [0.0, 2.0, 3.0]
+    """
+    if not 0.0 < alpha <= 1.0:
+        raise DataValidationError(f"smoothing is {alpha}; expected a number in (0, 1] (the newest cycle's weight).")
+    x = np.asarray(series, dtype=np.float64)
+    out = np.empty_like(x)
+    state = x[0]
+    for t, row in enumerate(x):
+        state = alpha * row + (1.0 - alpha) * state
+        out[t] = state
+    return out
+
+
 def _engine_series(
     engines: dict[int, np.ndarray], window: int, pad: bool, where: str
 ) -> dict[int, np.ndarray]:
@@ -275,11 +301,14 @@ def split_engines(units: list[int], val_fraction: float, seed: int) -> tuple[lis
 
 
 def _prepare(
-    data_dir: str | None, seed: int, val_fraction: float, scaler: str
+    data_dir: str | None, seed: int, val_fraction: float, scaler: str, smoothing: float | None
 ) -> tuple[Path, dict[int, np.ndarray], dict[int, np.ndarray], list[int], list[int], dict[str, Any]]:
     directory = common.locate_files(SOURCE, data_dir, DATA_FILES)
     train_engines = read_engines(directory / TRAIN_FILE)
     test_engines = read_engines(directory / TEST_FILE)
+    if smoothing is not None:
+        train_engines = {u: exponential_smoothing(v, smoothing) for u, v in train_engines.items()}
+        test_engines = {u: exponential_smoothing(v, smoothing) for u, v in test_engines.items()}
     train_units, val_units = split_engines(list(train_engines), val_fraction, seed)
     stats = fit_scaler(np.concatenate([train_engines[u] for u in train_units]), scaler)
     return directory, train_engines, test_engines, train_units, val_units, stats
@@ -295,6 +324,7 @@ def load(
     scaler: str = "minmax",
     pad: bool = False,
     stride: int = 1,
+    smoothing: float | None = None,
 ) -> Dataset:
     """Load C-MAPSS FD001 as windowed RUL regression.
 
@@ -315,6 +345,9 @@ def load(
         pad: bool. Left-pad engines shorter than `window` by repeating their first row, instead
             of raising `DataValidationError` naming the engine.
         stride: int. Step between training/validation windows.
+        smoothing: optional float in (0, 1]. Smooth each engine's sensors with
+            `exponential_smoothing` (causal, over the engine's whole history, before scaling and
+            windowing; train, val and test alike). None: raw readings.
 
     Returns:
         A `Dataset` of float32 windows `(n, window, 14)` and float32 RUL targets.
@@ -327,7 +360,7 @@ def load(
     if window < 1 or stride < 1:
         raise DataValidationError(f"window is {window} and stride {stride}; expected positive integers.")
     directory, train_engines, test_engines, train_units, val_units, stats = _prepare(
-        data_dir, seed, val_fraction, scaler
+        data_dir, seed, val_fraction, scaler, smoothing
     )
     rul = read_rul(directory / RUL_FILE, len(test_engines))
     cap = np.inf if rul_cap is None else float(rul_cap)
@@ -360,6 +393,7 @@ def load(
         validate.check_finite(
             split.x, f"{TRAIN_FILE if name != 'test' else TEST_FILE} ({name})", FEATURE_NAMES
         )
+    smoothed = "" if smoothing is None else f"smoothed (causal EWMA, newest cycle's weight {smoothing}), then "
     meta: dict[str, Any] = {
         "source": SOURCE.name,
         "modality": "timeseries",
@@ -370,7 +404,7 @@ def load(
             f"seed {seed} (whole engines). Train/val targets: RUL capped at {rul_cap}; test: the last "
             f"{window}-cycle window of each of the 100 test engines with the uncapped true RUL of "
             f"{RUL_FILE}. "
-            f"Sensors scaled ({scaler}) with statistics of the {len(train_units)} training engines only."
+            f"Sensors {smoothed}scaled ({scaler}) with statistics of the {len(train_units)} training engines only."
         ),
         "sha256": common.checksums(directory, SOURCE, DATA_FILES),
         "target_name": "RUL",
@@ -384,6 +418,7 @@ def load(
         "val_units": val_units,
         "test_units": test_units,
         "scaler": stats,
+        "smoothing": None if smoothing is None else float(smoothing),
         "padded": bool(pad),
         "note": "Simulated by the C-MAPSS model (Saxena et al. 2008), not recorded from real engines.",
         "license": SOURCE.license,
@@ -402,6 +437,7 @@ def load_unlabelled_trajectories(
     val_fraction: float = 0.15,
     scaler: str = "minmax",
     pad: bool = False,
+    smoothing: float | None = None,
 ) -> np.ndarray:
     """Unlabelled windows of every train AND test engine, for self-supervised pretraining.
 
@@ -417,6 +453,7 @@ def load_unlabelled_trajectories(
         val_fraction: float. As in `load`, for the same scaler.
         scaler: str. `"minmax"` or `"standard"`, as in `load`.
         pad: bool. Left-pad engines shorter than `window` instead of raising.
+        smoothing: optional float. As in `load`.
 
     Returns:
         Float32 array `(n, window, 14)`.
@@ -428,7 +465,7 @@ def load_unlabelled_trajectories(
     """
     if window < 1 or stride < 1:
         raise DataValidationError(f"window is {window} and stride {stride}; expected positive integers.")
-    _, train_engines, test_engines, _, _, stats = _prepare(data_dir, seed, val_fraction, scaler)
+    _, train_engines, test_engines, _, _, stats = _prepare(data_dir, seed, val_fraction, scaler, smoothing)
     out = []
     for where, engines in ((TRAIN_FILE, train_engines), (TEST_FILE, test_engines)):
         for series in _engine_series(engines, window, pad, where).values():
