@@ -160,9 +160,17 @@ def test_timeseries_signature_takes_raw_sensor_values_and_scales_inside(sensor_r
     run, data, offset, scale = sensor_run
     report = export(run.run_dir, data=data, out_dir=tmp_path / "sm")
     assert report["checks"]["serve"]["passed"] and report["inputs"]["scaler"]["offset"] == offset.tolist()
+    assert "smoothing" not in report["inputs"]
     raw = (data.test.x * scale + offset).astype(np.float32)
     served = predict_saved_model(tmp_path / "sm" / "saved_model", "serving_default", {"windows": raw})
     np.testing.assert_allclose(served, run.model.predict(data.test.x, verbose=0), atol=1e-3)
+
+
+def test_timeseries_export_says_when_the_windows_are_smoothed_outside_the_model(sensor_run, tmp_path):
+    run, data, _, _ = sensor_run
+    smoothed = Dataset(data.train, data.val, data.test, {**data.meta, "smoothing": 0.1})
+    inputs = export(run.run_dir, data=smoothed, out_dir=tmp_path / "sm")["inputs"]
+    assert inputs["smoothing"] == 0.1 and "exponential_smoothing" in inputs["windows"]["meaning"]
 
 
 @pytest.mark.parametrize("quantize", [None, "float16", "int8"])

@@ -10,6 +10,8 @@ takes RAW inputs, with the preprocessing the zoo's loaders apply put inside the 
   signature, `serve_uint8`, takes uint8 pixels.
 - timeseries: float windows (`"windows"`, `(batch, window, features)`) of raw sensor values; when
   the loader scaled the sensors (C-MAPSS), its scaler, fitted on training data, is applied inside.
+  When the task smooths each engine's sensors over its history (C-MAPSS `smoothing`), the windows
+  are those smoothed values: the smoothing needs the engine's past, so it stays outside the model.
 - tabular (and recommendation): the model's own input dict (numeric float32, categorical int32
   codes; `export_report.json` lists the column names and category codes).
 
@@ -359,6 +361,12 @@ def _timeseries_inputs(model: Any, data: Dataset, test_rows: np.ndarray, calibra
         test, calibration = unscaled(reference), unscaled(train)
         description["windows"]["meaning"] = "raw sensor values; the loader's scaler (fitted on training data) runs inside"
         description["scaler"] = scaler
+        if data.meta.get("smoothing") is not None:  # C-MAPSS: an EWMA over each engine's history, which needs state
+            description["windows"]["meaning"] = (
+                f"sensor values smoothed over each engine's whole history (causal EWMA, newest cycle's weight "
+                f"{data.meta['smoothing']}: zoo.data.cmapss_fd001.exponential_smoothing), not rescaled; the loader's "
+                "scaler (fitted on training data) runs inside")
+            description["smoothing"] = data.meta["smoothing"]
     else:
         test, calibration, to_model = reference, train, lambda inputs: inputs["windows"]
         description["windows"]["meaning"] = "the values the loader gives (not rescaled)"
