@@ -19,18 +19,20 @@ _CMAPSS_USE = "Benchmarking prognostics models; a starting point for condition m
 _CMAPSS_LIMITS = (
     "Simulated data (C-MAPSS), one operating condition and one fault mode; training RUL capped at 125 "
     "cycles. Validation engines are held out from the training engines; the test set is never used for "
-    "model selection. 100 test engines: one seed moves RMSE by about a cycle."
+    "model selection. 100 test engines: one seed moves RMSE by about a cycle. The model takes smoothed sensors: "
+    "serving it needs each engine's history (or the smoother's last state), not only the last 30 cycles."
 )
 _CMAPSS_LICENSE = "US Government work (NASA); cite Saxena et al. 2008."
 
 
-def _rul_task(name: str, model: str, backbone: BackboneSpec, training: TrainingConfig) -> Task:
+def _rul_task(name: str, model: str, backbone: BackboneSpec, training: TrainingConfig, smoothing: float) -> Task:
     return Task(
         name=name,
         industry="manufacturing",
         modality="timeseries",
         dataset="cmapss_fd001",
-        description=f"{_CMAPSS_DESCRIPTION} Model: {model}.",
+        description=(f"{_CMAPSS_DESCRIPTION} Sensors smoothed over each engine's history (causal EWMA, newest cycle's "
+                     f"weight {smoothing}). Model: {model}."),
         backbone=backbone,
         head=HeadConfig("regression", hidden_units=[32]),
         loss="mse",
@@ -38,7 +40,7 @@ def _rul_task(name: str, model: str, backbone: BackboneSpec, training: TrainingC
         primary_metric="rmse",
         baselines=list(_CMAPSS_BASELINES),
         training=training,
-        data_options={"window": 30, "rul_cap": 125},
+        data_options={"window": 30, "rul_cap": 125, "smoothing": smoothing},
         intended_use=_CMAPSS_USE,
         limitations=_CMAPSS_LIMITS,
         license=_CMAPSS_LICENSE,
@@ -51,6 +53,8 @@ def rul_fd001() -> Task:
         "manufacturing/rul_fd001", "a 2-layer LSTM",
         BackboneSpec("rnn", {"cell": "lstm", "units": 64, "num_layers": 2, "dropout": 0.1}),
         TrainingConfig(epochs=30, batch_size=256, learning_rate=1e-3, patience=6),
+        # Chosen on validation RMSE (seeds 0-2): none 13.47, 0.3 13.26, 0.1 12.48, 0.05 12.06.
+        smoothing=0.05,
     )
 
 
@@ -61,6 +65,7 @@ def rul_fd001_transformer() -> Task:
         BackboneSpec("transformer", {"hidden_dim": 64, "num_layers": 2, "num_heads": 4, "intermediate_dim": 128,
                                      "dropout": 0.1}),
         TrainingConfig(epochs=30, batch_size=256, learning_rate=1e-3, patience=6),
+        smoothing=0.1,  # chosen on validation RMSE (seeds 0-2): none 13.44, 0.1 12.38
     )
 
 
