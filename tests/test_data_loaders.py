@@ -228,6 +228,10 @@ def test_cmapss_smoothing_is_causal_over_each_engines_whole_history():
     np.testing.assert_allclose(cmapss_fd001.exponential_smoothing(engines[1], 1.0), engines[1])
     with pytest.raises(DataValidationError, match="smoothing is 0"):
         cmapss_fd001.load(data_dir, smoothing=0.0)
+    with pytest.raises(DataValidationError, match="smoothing is True"):
+        cmapss_fd001.exponential_smoothing(engines[1], True)
+    with pytest.raises(DataValidationError, match=r"at least one cycle; got shape \(0, 14\)"):
+        cmapss_fd001.exponential_smoothing(engines[1][:0], 0.1)
     # The pretraining corpus is smoothed the same way (its first window: training engine 1's first 30 cycles).
     trajectories = cmapss_fd001.load_unlabelled_trajectories(data_dir, smoothing=0.1)
     train_engine = cmapss_fd001.read_engines(Path(data_dir) / "train_FD001.txt")[1]

@@ -10,6 +10,7 @@ sliding windows of 30 cycles, and score the last window of each test engine agai
 
 from __future__ import annotations
 
+import numbers
 import os
 from pathlib import Path
 from typing import Any
@@ -257,9 +258,12 @@ def exponential_smoothing(series: np.ndarray, alpha: float) -> np.ndarray:
     >>> exponential_smoothing(np.array([[0.0], [4.0], [4.0]]), 0.5).ravel().tolist()
     [0.0, 2.0, 3.0]
     """
-    if not 0.0 < alpha <= 1.0:
-        raise DataValidationError(f"smoothing is {alpha}; expected a number in (0, 1] (the newest cycle's weight).")
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0.0 < alpha <= 1.0:
+        raise DataValidationError(f"smoothing is {alpha!r}; expected a number in (0, 1] (the newest cycle's weight).")
     x = np.asarray(series, dtype=np.float64)
+    if x.ndim != 2 or len(x) == 0:
+        raise DataValidationError(f"exponential_smoothing: expected one engine's (cycles, features) series with at "
+                                  f"least one cycle; got shape {x.shape}.")
     out = np.empty_like(x)
     state = x[0]
     for t, row in enumerate(x):
