@@ -110,6 +110,12 @@ def test_breast_cancer_bundled():
     assert np.array_equal(again.test.x["numeric"], ds.test.x["numeric"])  # reproducible
     other = breast_cancer.load(seed=1)
     assert not np.array_equal(other.test.x["numeric"], ds.test.x["numeric"])
+    # 10-fold cross-validation (the published baseline's protocol): the folds' tests partition the 569 rows.
+    tests = [breast_cancer.load(seed=0, fold=k) for k in range(1, 11)]
+    assert [len(f.test) for f in tests] == [57] * 9 + [56] and "Fold 1 of" in tests[0].meta["split"]
+    assert sorted(np.bincount(f.test.y, minlength=2)[0] for f in tests) == [21] * 8 + [22] * 2  # 212 malignant
+    rows = collections.Counter(tuple(r.tolist()) for f in tests for r in f.test.x["numeric"])
+    assert rows == collections.Counter(tuple(r.tolist()) for s in (ds.train, ds.val, ds.test) for r in s.x["numeric"])
 
 
 def test_german_credit():
@@ -151,6 +157,12 @@ def test_ai4i2020_no_leaky_columns_and_imbalance_warning():
     assert ds.meta["categorical_cardinalities"] == [4]  # L, M, H + unknown
     key = ("numeric", "categorical")
     assert not (set(_rows(ds.train, key)) & set(_rows(ds.test, key)))
+    # 10-fold cross-validation: each fold tests 1,000 rows, 33-34 of them failures, and no fold's test row trains.
+    with pytest.warns(validate.ImbalanceWarning):
+        fold = ai4i2020.load(data_dir, seed=0, fold=7)
+    assert (len(fold.train), len(fold.val), len(fold.test)) == (7200, 1800, 1000) and "Fold 7 of" in fold.meta["split"]
+    assert int(fold.test.y.sum()) in (33, 34)
+    assert not (set(_rows(fold.train, key)) & set(_rows(fold.test, key)))
 
 
 def test_breastmnist_official_split():

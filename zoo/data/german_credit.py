@@ -203,12 +203,7 @@ def load(
     numeric, categorical, y = read_table(directory / DATA_FILE)
     if len(y) != 1000:
         raise DataValidationError(f"{DATA_FILE}: {len(y)} rows; expected 1000.")
-    if fold is None:
-        index = splits.train_val_test(y, test_fraction, val_fraction, seed)
-        split = splits.describe(test_fraction, val_fraction, seed) + " No official split exists."
-    else:
-        index = splits.kfold_train_val_test(y, fold, folds, val_fraction, seed)
-        split = splits.describe_kfold(fold, folds, val_fraction, seed) + " No official split exists."
+    index, split = splits.holdout_or_fold(y, seed, test_fraction, val_fraction, fold, folds)
     train, val, test, table_meta = tabular.build_tabular_splits(
         numeric, categorical, y, index, NUMERIC_NAMES, CATEGORICAL_NAMES, DATA_FILE
     )

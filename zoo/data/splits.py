@@ -209,3 +209,36 @@ def describe_kfold(fold: int, folds: int, val_fraction: float, seed: int) -> str
         f"Fold {fold} of a stratified {folds}-fold split with seed {seed} is the test set; "
         f"{100 * val_fraction:.0f}% of the other folds (stratified) for validation."
     )
+
+
+def holdout_or_fold(
+    y: Any,
+    seed: int,
+    test_fraction: float,
+    val_fraction: float,
+    fold: int | None = None,
+    folds: int = 10,
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], str]:
+    """A dataset without an official split: a seeded stratified hold-out, or one fold of k-fold CV.
+
+    Returns the indices `(train, val, test)` and the sentence for `meta["split"]`. With `fold`
+    None: `train_val_test(y, test_fraction, val_fraction, seed)`. With `fold` in 1..`folds`:
+    `kfold_train_val_test(y, fold, folds, val_fraction, seed)` (`test_fraction` is ignored), so
+    running folds 1..`folds` tests every row once, as papers that report cross-validation do.
+
+    Example:
+    >>> y = np.array([0, 1] * 50)
+    >>> (train, val, test), note = holdout_or_fold(y, 0, 0.2, 0.25)
+    >>> len(test), note[:17]
+    (20, 'Stratified random')
+    >>> (train, val, test), note = holdout_or_fold(y, 0, 0.2, 0.2, fold=2, folds=5)
+    >>> len(test), note[:20]
+    (20, 'Fold 2 of a stratifi')
+    """
+    if fold is None:
+        index = train_val_test(y, test_fraction, val_fraction, seed)
+        note = describe(test_fraction, val_fraction, seed)
+    else:
+        index = kfold_train_val_test(y, fold, folds, val_fraction, seed)
+        note = describe_kfold(fold, folds, val_fraction, seed)
+    return index, note + " No official split exists."
