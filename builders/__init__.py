@@ -12,6 +12,7 @@ from builders.backbones import (
     RecommenderBackbone,
     RNNBackbone,
     TabularBackbone,
+    TemporalCNNBackbone,
     TransformerBackbone,
 )
 from builders.ensemble import average_ensemble
@@ -31,6 +32,7 @@ __all__ = [
     "RNNBackbone",
     "RecommenderBackbone",
     "TabularBackbone",
+    "TemporalCNNBackbone",
     "TransformerBackbone",
     "average_ensemble",
     "backbones",

@@ -23,6 +23,7 @@ TINY = {
     "recommender_implicit": dict(num_users=10, num_items=12, embedding_dim=4, l2=1e-4, implicit=True),
     "application": dict(application="MobileNetV2", input_shape=(16, 16, 1), image_size=32),
     "bag_of_words": dict(vocabulary_size=30, dropout=0.1),
+    "temporal_cnn": dict(sequence_length=6, num_features=3, filters=(2, 2), kernel_size=3, dense_units=4),
 }
 
 
@@ -36,7 +37,7 @@ def sample_inputs(case: str, n: int = 8, seed: int = 0):
     cfg = TINY[case]
     if case in ("transformer", "rnn_tokens", "bag_of_words"):
         return rng.integers(1, cfg["vocabulary_size"], size=(n, cfg.get("sequence_length", 8))).astype("int32")
-    if case in ("transformer_continuous", "rnn", "rnn_all"):
+    if case in ("transformer_continuous", "rnn", "rnn_all", "temporal_cnn"):
         return rng.normal(size=(n, cfg["sequence_length"], cfg["num_features"])).astype("float32")
     if case in ("cnn", "application"):
         return rng.random((n, *cfg["input_shape"])).astype("float32")

@@ -7,7 +7,14 @@ import keras
 import numpy as np
 import pytest
 
-from builders import ApplicationBackbone, CNNBackbone, RNNBackbone, TabularBackbone, TransformerBackbone
+from builders import (
+    ApplicationBackbone,
+    CNNBackbone,
+    RNNBackbone,
+    TabularBackbone,
+    TemporalCNNBackbone,
+    TransformerBackbone,
+)
 from builders.errors import ConfigError
 from builders.pretrain import (
     ContrastivePretrainer,
@@ -72,6 +79,8 @@ CASES = {
     ),
     "rnn": (lambda: RNNBackbone(sequence_length=12, num_features=3, units=8), _steps, {"span": 3}),
     "rnn_all": (lambda: RNNBackbone(sequence_length=12, num_features=3, units=8, output="all"), _steps, {"span": 3}),
+    "temporal_cnn": (lambda: TemporalCNNBackbone(sequence_length=12, num_features=3, filters=(4, 4), kernel_size=3,
+                                                 dense_units=16, dropout=0.0), _steps, {"span": 3}),
     "cnn_contrastive": (lambda: CNNBackbone(input_shape=(12, 12, 1), filters=(4, 8)), _images,
                         {"objective": "contrastive", "projection_units": (16, 8)}),
     "cnn_masked": (lambda: CNNBackbone(input_shape=(12, 12, 1), filters=(4, 8)), _images, {"objective": "masked"}),

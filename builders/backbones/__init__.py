@@ -7,6 +7,7 @@ from builders.backbones.hub import HubTextBackbone
 from builders.backbones.recommender import RecommenderBackbone
 from builders.backbones.rnn import RNNBackbone
 from builders.backbones.tabular import TabularBackbone
+from builders.backbones.temporal_cnn import TemporalCNNBackbone
 from builders.backbones.transformer import TransformerBackbone
 
 __all__ = [
@@ -18,5 +19,6 @@ __all__ = [
     "RNNBackbone",
     "RecommenderBackbone",
     "TabularBackbone",
+    "TemporalCNNBackbone",
     "TransformerBackbone",
 ]

@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from builders.backbones.base import Backbone
 from builders.backbones.rnn import RNNBackbone
+from builders.backbones.temporal_cnn import TemporalCNNBackbone
 from builders.backbones.transformer import TransformerBackbone
 from builders.errors import ConfigError
 from builders.pretrain.base import Pretrainer, check_inputs, fit_pretrainer, sequence_output, shuffled_batches
@@ -38,12 +39,12 @@ class MaskedStepPretrainer(Pretrainer):
     """Reconstructs blanked spans of a continuous sequence.
 
     A `TransformerBackbone` reconstructs each step from its own output of the last encoder
-    (loss on the blanked steps only). An `RNNBackbone`, whose feature vector is the final state,
-    reconstructs the whole window from that vector (a denoising autoencoder: every step counts,
+    (loss on the blanked steps only). An `RNNBackbone` (feature vector: the final state) or a
+    `TemporalCNNBackbone` (its dense layer) reconstructs the whole window from that vector (a denoising autoencoder: every step counts,
     blanked steps `masked_weight` times as much), which makes the final state summarize the window.
 
     Args:
-        backbone: a continuous-input `TransformerBackbone` or `RNNBackbone` (`num_features` set,
+        backbone: a continuous-input `TransformerBackbone`, `RNNBackbone` or `TemporalCNNBackbone` (`num_features` set,
             fixed `sequence_length`).
         mask_rate: float. Share of steps blanked.
         span: int. Length of each blanked span.
@@ -58,10 +59,11 @@ class MaskedStepPretrainer(Pretrainer):
 
     def __init__(self, backbone: Backbone, mask_rate: float = 0.3, span: int = 5, masked_weight: float = 3.0,
                  **kwargs):
-        if not isinstance(backbone, (TransformerBackbone, RNNBackbone)) or getattr(backbone, "num_features",
-                                                                                  None) is None:
-            raise ConfigError("MaskedStepPretrainer: backbone must be a TransformerBackbone or RNNBackbone with "
-                              f"continuous input (num_features set), got {type(backbone).__name__}.")
+        windows = (TransformerBackbone, RNNBackbone, TemporalCNNBackbone)
+        if not isinstance(backbone, windows) or getattr(backbone, "num_features", None) is None:
+            raise ConfigError("MaskedStepPretrainer: backbone must be a TransformerBackbone, RNNBackbone or "
+                              "TemporalCNNBackbone with continuous input (num_features set), got "
+                              f"{type(backbone).__name__}.")
         if backbone.sequence_length is None:
             raise ConfigError("MaskedStepPretrainer: the backbone needs a fixed sequence_length.")
         if not 0.0 < mask_rate < 1.0 or span < 1:

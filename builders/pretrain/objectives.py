@@ -80,6 +80,7 @@ def pretrain_cnn(backbone: Backbone, data: np.ndarray, *, objective: str = "cont
 FAMILIES = {
     "transformer": pretrain_transformer,
     "rnn": pretrain_rnn,
+    "temporal_cnn": pretrain_masked_steps,
     "cnn": pretrain_cnn,
     "application": pretrain_cnn,
     "tabular": pretrain_tabular,
