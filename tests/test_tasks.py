@@ -25,6 +25,7 @@ TINY_BACKBONE = {
     "cnn": {"filters": [4, 8]},
     "recommender": {"embedding_dim": 4},
     "bag_of_words": {},  # already tiny: one vector over the (tiny) vocabulary
+    "temporal_cnn": {"filters": [2], "kernel_size": 3, "dense_units": 4},
 }
 TINY_TEXT = {"vocab_size": 300, "sequence_length": 16}
 
