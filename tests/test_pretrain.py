@@ -167,6 +167,8 @@ def test_errors_name_the_problem():
         pretrain_cnn(CNNBackbone(input_shape=(8, 8, 1), filters=(4,)), _images(2)[:, :8, :8], objective="jigsaw")
     with pytest.raises(ConfigError, match="pretrain_backbone \\(rnn\\): .*unexpected keyword.*colour"):
         pretrain_backbone(RNNBackbone(sequence_length=12, num_features=3, units=4), _steps(4), colour="red")
+    with pytest.raises(ConfigError, match="no trainable weights, so there is nothing to pretrain"):
+        pretrain_backbone(TabularBackbone(num_numeric=3, hidden_units=[]), _rows(4))
 
 
 # === Presets ===

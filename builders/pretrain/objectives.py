@@ -108,6 +108,9 @@ def pretrain_backbone(backbone: Backbone, data: Any, **options: Any) -> dict[str
     if family not in FAMILIES:
         raise ConfigError(f"pretrain_backbone: no objective for {type(backbone).__name__}; families with one: "
                           f"{', '.join(sorted(FAMILIES))}.")
+    if not backbone.trainable_weights:  # e.g. a TabularBackbone without hidden layers: a preset would learn nothing
+        raise ConfigError(f"pretrain_backbone: this {type(backbone).__name__} has no trainable weights, so there is "
+                          "nothing to pretrain; give it some (e.g. hidden_units=[64, 32] for a tabular backbone).")
     try:
         return FAMILIES[family](backbone, data, **options)
     except TypeError as e:  # an option the objective does not take: name the objective

@@ -18,7 +18,10 @@ def breast_cancer_diagnosis() -> Task:
             "Malignant vs benign breast mass from 30 features of digitized fine-needle aspirate images "
             "(Wisconsin Diagnostic Breast Cancer, 569 cases, bundled with scikit-learn: no download)."
         ),
-        backbone=BackboneSpec("tabular", {"hidden_units": [64, 32], "dropout": 0.1}),
+        # Logistic regression on the normalized columns (no hidden layer): chosen on the validation splits of the
+        # 10 cross-validation folds (seed 0), mean validation accuracy 0.9775 vs 0.9736 for the MLP of 64-32 it
+        # replaced, 0.9745 for one of 16 units or for the MLP with patience 30 (BENCHMARKS.md).
+        backbone=BackboneSpec("tabular", {"hidden_units": [], "dropout": 0.0}),
         head=HeadConfig("binary"),
         loss="binary_crossentropy",
         metrics=["accuracy", "auc"],
@@ -26,9 +29,10 @@ def breast_cancer_diagnosis() -> Task:
         baselines=[
             Baseline("accuracy", 0.975, "MSM-Tree (linear programming), 10-fold CV",
                      "Street, Wolberg, Mangasarian (1993), SPIE 1905; as cited in the dataset's UCI description",
-                     note="cross-validated accuracy on the same 569 cases; ours is one stratified 80/20 split"),
+                     note="cross-validated accuracy on the same 569 cases; ours: a stratified 64/16/20 split, or "
+                          "10-fold cross-validation with data option fold=1..10 (BENCHMARKS.md)"),
         ],
-        training=TrainingConfig(epochs=60, batch_size=32, learning_rate=1e-3, patience=10),
+        training=TrainingConfig(epochs=200, batch_size=32, learning_rate=1e-2, patience=20),
         intended_use="Teaching and benchmarking tabular diagnosis models; not a clinical device.",
         limitations="569 cases from one hospital (University of Wisconsin, 1990s); no demographic data recorded.",
         license="CC BY 4.0 (UCI); shipped inside scikit-learn.",
