@@ -1,5 +1,6 @@
 """The default Transformer's training FLOP rate as a fraction of this machine's matmul rate, for
-sizes, batch sizes, XLA, bfloat16, determinism and thread settings.
+sizes, batch sizes, XLA, bfloat16, determinism and thread settings; the full mode also splits the
+default's training step into its parts (where the time beyond the matrix products goes).
 
 Training FLOPs are counted analytically: per token and layer, 8 d^2 (Q, K, V, output projections)
 + 4 d f (feed-forward) + 4 S d (scores and weighted values) multiply-adds x 2 forward, and 3x that
@@ -93,6 +94,64 @@ def measure(names, steps: int, repeats: int, deterministic: bool = True) -> tupl
     return {k: flops[k] / v for k, v in wall.items()}, {k: flops[k] / v for k, v in cpu.items()}
 
 
+def same_matmuls(tf, batch: int, seq: int, hidden: int, intermediate: int, heads: int, layers: int):
+    """A traced step of the matrix products `training_flops` counts, forward and backward, and nothing else."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    shapes = [(hidden, hidden)] * 4 + [(hidden, intermediate), (intermediate, hidden)]
+    weights = [tf.Variable(rng.normal(size=s).astype("float32") * 0.05) for _ in range(layers) for s in shapes]
+    x0 = tf.constant(rng.normal(size=(batch, seq, hidden)).astype("float32"))
+
+    def split(t):
+        return tf.reshape(t, (batch, seq, heads, hidden // heads))
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            x = x0
+            for i in range(layers):
+                q, k, v, o, up, down = weights[6 * i : 6 * i + 6]
+                scores = tf.einsum("bthd,bshd->bhts", split(x @ q), split(x @ k))
+                attended = tf.reshape(tf.einsum("bhts,bshd->bthd", scores, split(x @ v)), (batch, seq, hidden))
+                x = x + attended @ o
+                x = x + (x @ up) @ down
+            loss = tf.reduce_sum(x)
+        return tape.gradient(loss, weights)
+
+    return step
+
+
+def breakdown(steps: int, repeats: int) -> list:
+    """Milliseconds per training step of the default size and of variants that each drop one part."""
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()
+    hidden, inter, heads, batch = CONFIGS["default (d=128), batch 32"][:4]
+    data = synthetic_data("transformer", batch, sequence_length=SEQUENCE)
+    ds = repeated_batch(data.train.x, data.train.y, batch)
+    base = {"hidden_dim": hidden, "intermediate_dim": inter, "num_heads": heads}
+    variants = {"default model (2 layers, dropout 0.1)": {}, "without dropout": {"dropout": 0.0},
+                "1 layer": {"num_layers": 1}, "0 layers (embedding, pooling, head, optimizer)": {"num_layers": 0}}
+    runs = {}
+    for name, params in variants.items():
+        task = family_task("transformer").with_overrides(backbone_params={**base, **params})
+        runs[name] = fit_steps(build_model(task, data, jit_compile=False), ds, steps)
+    step = same_matmuls(tf, batch, SEQUENCE, hidden, inter, heads, 2)
+    step()  # traced before timing, as fit_steps warms up
+
+    def matmuls_only():
+        for _ in range(steps):
+            grads = step()
+        grads[0].numpy()
+
+    runs["its matrix products alone (forward + backward)"] = matmuls_only
+    wall, cpu = side_by_side(runs, repeats).medians()
+    full = "default model (2 layers, dropout 0.1)"
+    return [[name, f"{1e3 * wall[name] / steps:.0f}", f"{1e3 * cpu[name] / steps:.0f}",
+             f"{100 * wall[name] / wall[full]:.0f}%"] for name in runs]
+
+
 def child(argv) -> None:
     """Run in a fresh process: thread settings must be made before TensorFlow starts."""
     intra, inter, deterministic, steps = int(argv[0]), int(argv[1]), argv[2] == "1", int(argv[3])
@@ -142,6 +201,9 @@ def main(argv=None) -> None:
           f"synthetic tokens in memory, {steps} training steps per measurement.\n")
     print_table(["configuration", "GFLOP/s (wall)", "% of fp32 matmul (wall)", "GFLOP per CPU s",
                  "% of fp32 matmul (CPU)", "% of bf16 matmul (CPU)"], rows)
+    if not args.quick:  # where the default's step goes: each variant drops one part
+        print("\nThe default's training step, side by side (median of 3, wall and CPU ms per step):\n")
+        print_table(["step", "ms (wall)", "ms (CPU)", "of the default (wall)"], breakdown(steps, 3))
 
 
 if __name__ == "__main__":
