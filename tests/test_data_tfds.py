@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import collections
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +14,8 @@ import tensorflow_datasets as tfds
 
 from zoo.data import german_credit, movielens_100k, sources, tfds_builders
 from zoo.errors import DataNotFoundError, UnknownNameError
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _local_dir(source: sources.Source) -> Path:
@@ -46,6 +51,19 @@ def test_movielens_100k_prepared_offline_matches_u_data(tmp_path):
         got.update(zip(users.astype(int).tolist(), items.astype(int).tolist(), ratings.tolist(), strict=True))
     table = movielens_100k.read_ratings(directory / "u.data")
     assert got == collections.Counter((int(u), int(i), float(r)) for u, i, r in table[:, :3])
+
+
+def test_cli_prepares_a_copy_that_tfds_load_reads_and_refuses_unknown_names(tmp_path):
+    _local_dir(german_credit.SOURCE)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    out = subprocess.run([sys.executable, "-m", "zoo", "tfds", "prepare", "german_credit", "--tfds-dir", str(tmp_path)],
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "german_credit_numeric: 1000 examples in" in out.stdout and "download=False" in out.stdout
+    assert len(tfds_builders.load_prepared("german_credit", tfds_data_dir=tmp_path)) == 1000
+    out = subprocess.run([sys.executable, "-m", "zoo", "tfds", "prepare", "cmapss_fd001"], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and "invalid choice: 'cmapss_fd001'" in out.stderr
 
 
 def test_unprepared_or_unknown_dataset_fails_at_once(tmp_path):

@@ -12,7 +12,8 @@ import sys
 
 from builders.errors import ZooError
 
-COMMAND_MODULES = ("zoo.cli.core", "zoo.cli.benchmark", "zoo.cli.report", "zoo.cli.export", "zoo.cli.transfer")
+COMMAND_MODULES = ("zoo.cli.core", "zoo.cli.benchmark", "zoo.cli.report", "zoo.cli.export", "zoo.cli.transfer",
+                   "zoo.cli.tfds")
 
 
 def build_parser() -> argparse.ArgumentParser:
