@@ -2,7 +2,8 @@
 
 Built-in datasets read their pinned, checksummed files (see `zoo.data.sources`); the generic
 entries (`csv_tabular`, `csv_text`, `csv_timeseries`, `images`) read the user's own file given
-as `path=`. Text is returned raw and tokenized by `zoo.data.text.tokenize_dataset`.
+as `path=`. Text is returned raw and tokenized by `zoo.data.text.tokenize_dataset`. Where TFDS
+catalogues a dataset, `zoo.data.tfds_builders` prepares TFDS's own copy from the same local files.
 
 Example:
 >>> from zoo.data import DATASETS, load_dataset
