@@ -40,12 +40,13 @@ class MaskedStepPretrainer(Pretrainer):
 
     A `TransformerBackbone` reconstructs each step from its own output of the last encoder
     (loss on the blanked steps only). An `RNNBackbone` (feature vector: the final state) or a
-    `TemporalCNNBackbone` (its dense layer) reconstructs the whole window from that vector (a denoising autoencoder: every step counts,
-    blanked steps `masked_weight` times as much), which makes the final state summarize the window.
+    `TemporalCNNBackbone` (its dense layer) reconstructs the whole window from that vector (a
+    denoising autoencoder: every step counts, blanked steps `masked_weight` times as much), which
+    makes the vector summarize the window.
 
     Args:
-        backbone: a continuous-input `TransformerBackbone`, `RNNBackbone` or `TemporalCNNBackbone` (`num_features` set,
-            fixed `sequence_length`).
+        backbone: a continuous-input `TransformerBackbone`, `RNNBackbone` or `TemporalCNNBackbone`
+            (`num_features` set, fixed `sequence_length`).
         mask_rate: float. Share of steps blanked.
         span: int. Length of each blanked span.
         masked_weight: float. Loss weight of a blanked step relative to a visible one (RNN only).

@@ -49,19 +49,18 @@ TFDS_DATASETS: dict[str, _Entry] = {
 }
 
 
-def _entry(name: str) -> _Entry:
+def _tfds_builder_class(name: str, tfds_data_dir: str | os.PathLike | None) -> tuple[_Entry, type, dict]:
+    """The zoo dataset's entry, TFDS's builder class for it, and that class's constructor arguments."""
+    import tensorflow_datasets as tfds
+
     if name not in TFDS_DATASETS:
         raise UnknownNameError(
             f"TFDS has no builder for dataset '{name}'; it has: {', '.join(sorted(TFDS_DATASETS))}."
         )
-    return TFDS_DATASETS[name]
-
-
-def _tfds_class_and_config(tfds_name: str) -> tuple[type, str | None]:
-    import tensorflow_datasets as tfds
-
-    builder_name, _, config = tfds_name.partition("/")
-    return tfds.builder_cls(builder_name), config or None
+    entry = TFDS_DATASETS[name]
+    builder_name, _, config = entry.tfds_name.partition("/")
+    kwargs = {"config": config or None, "data_dir": None if tfds_data_dir is None else str(tfds_data_dir)}
+    return entry, tfds.builder_cls(builder_name), kwargs
 
 
 def tfds_builder(name: str, *, data_dir: str | os.PathLike | None = None,
@@ -85,10 +84,10 @@ def tfds_builder(name: str, *, data_dir: str | os.PathLike | None = None,
     >>> builder.info.splits["train"].num_examples  # doctest: +SKIP
     1000
     """
-    entry = _entry(name)
-    base, config = _tfds_class_and_config(entry.tfds_name)
-    directory = common.locate_files(entry.source, data_dir, entry.files)
     import tensorflow_datasets as tfds
+
+    entry, base, kwargs = _tfds_builder_class(name, tfds_data_dir)
+    directory = common.locate_files(entry.source, data_dir, entry.files)
 
     class LocalFiles(base, skip_registration=True):
         __doc__ = f"TFDS's `{entry.tfds_name}` builder reading {directory} instead of downloading."
@@ -98,7 +97,7 @@ def tfds_builder(name: str, *, data_dir: str | os.PathLike | None = None,
             del dl_manager  # nothing to download: the files are local
             return [tfds.core.SplitGenerator(name=tfds.Split.TRAIN, gen_kwargs=entry.gen_kwargs(directory))]
 
-    return LocalFiles(config=config, data_dir=None if tfds_data_dir is None else str(tfds_data_dir))
+    return LocalFiles(**kwargs)
 
 
 def prepare(name: str, *, data_dir: str | os.PathLike | None = None,
@@ -137,9 +136,8 @@ def load_prepared(name: str, *, split: str = "train", tfds_data_dir: str | os.Pa
     ...
     zoo.errors.DataNotFoundError: No prepared TFDS copy of 'german_credit_numeric' in ...
     """
-    entry = _entry(name)
-    base, config = _tfds_class_and_config(entry.tfds_name)
-    builder = base(config=config, data_dir=None if tfds_data_dir is None else str(tfds_data_dir))
+    entry, base, kwargs = _tfds_builder_class(name, tfds_data_dir)
+    builder = base(**kwargs)
     if not builder.is_prepared():
         raise DataNotFoundError(
             f"No prepared TFDS copy of '{entry.tfds_name}' in {builder.data_dir}. Prepare it from the zoo's local "
