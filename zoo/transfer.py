@@ -16,7 +16,7 @@ report gives the share of target tokens that fall out of it, `[UNK]`).
 
 Example:
 >>> sorted(MATRICES)
-['image', 'tabular', 'text', 'timeseries']
+['image', 'tabular', 'text', 'timeseries', 'timeseries_cnn']
 """
 
 from __future__ import annotations
@@ -977,6 +977,15 @@ MATRICES = {
              "Label fraction = share of the training engines. The backbone's features are the LSTM's final state, "
              "the window's last step and its mean.",
     ),
+    "timeseries_cnn": MatrixSpec(
+        sources={"fd001-trajectories": "manufacturing/rul_fd001_cnn"},
+        targets={"rul_fd001": "manufacturing/rul_fd001_cnn"},
+        backbone="temporal_cnn",
+        note="The DCNN of the task manufacturing/rul_fd001_cnn (Li et al. 2018's architecture, full size), "
+             "pretrained by masked-step reconstruction on the same corpus as the timeseries matrix: windows of all "
+             "100 train AND 100 test engines' inputs (never their RUL labels). Label fraction = share of the "
+             "training engines. The backbone's features are its dense layer's 100 units.",
+    ),
     "tabular": MatrixSpec(
         sources={"breast_cancer": "breast_cancer", "german_credit": "german_credit", "ai4i2020": "ai4i2020"},
         targets={"breast_cancer": "medical/breast_cancer_diagnosis", "german_credit": "finance/credit_risk",
@@ -1028,7 +1037,7 @@ def transfer_matrix(
     `matrix.md`.
 
     Args:
-        family: a key of `MATRICES` (`"text"`, `"image"`, `"timeseries"`, `"tabular"`).
+        family: a key of `MATRICES` (`"text"`, `"image"`, `"timeseries"`, `"timeseries_cnn"`, `"tabular"`).
         out_dir: where presets and reports go.
         spec: a `MatrixSpec` to use instead of `MATRICES[family]`.
         label_fractions, seeds, settings, data_dir, verbose: as `transfer`.
