@@ -15,6 +15,7 @@ from zoo.data.types import Dataset, Split
 from zoo.errors import ConfigError, UnknownNameError
 from zoo.tasks.base import BackboneSpec, Task, TrainingConfig
 from zoo.transfer import (
+    MATRICES,
     Corpus,
     MatrixSpec,
     TrainSettings,
@@ -23,6 +24,7 @@ from zoo.transfer import (
     load_corpus,
     load_preset,
     pretrain,
+    resolve_task,
     transfer,
     transfer_matrix,
 )
@@ -187,6 +189,19 @@ def test_transfer_rejects_a_preset_of_another_shape(tmp_path):
     data = Dataset(*(Split(*_squares(8, s)) for s in range(3)), meta={"num_classes": 2})
     with pytest.raises(ConfigError, match=r"example shape \(12, 12, 1\); the backbone expects \(8, 8, 1\)"):
         transfer(result.preset_dir, _image_task(), data=data, label_fractions=[1.0], seeds=1)
+
+
+@pytest.mark.parametrize("family", sorted(MATRICES))
+def test_every_matrix_names_a_registered_backbone_and_tasks_of_its_modality(family):
+    from builders.registry import list_backbones
+
+    spec = MATRICES[family]
+    assert spec.backbone in list_backbones()
+    targets = {label: resolve_task(name) for label, name in spec.targets.items()}
+    assert len({t.modality for t in targets.values()}) == 1
+    for source, target in spec.pairs or [(s, t) for s in spec.sources for t in spec.targets]:
+        assert source in spec.sources and target in spec.targets
+    assert set(spec.target_training) <= set(spec.targets)
 
 
 def test_matrix_pretrains_each_source_once_and_reuses_its_preset(tmp_path):
