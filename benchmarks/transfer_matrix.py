@@ -52,7 +52,7 @@ def timing_rows(family: str, result: dict) -> list[list]:
 
 def main(argv=None) -> None:
     args = parse_args(__doc__.splitlines()[0], argv,
-                      families=(str, "timeseries,timeseries_cnn,image,text,tabular", "comma-separated families"),
+                      families=(str, ",".join(SETTINGS), "comma-separated families"),
                       seeds=(int, 3, "seeds per cell"), fractions=(str, "0.01,0.1,1.0", "label fractions"),
                       out=(str, "runs/benchmarks/transfer_matrix", "presets and reports"),
                       pairs=(str, "", "only these cells, e.g. 'phrasebank:pubmedqa,pubmedqa:pubmedqa' (one family)"))

@@ -199,7 +199,7 @@ def test_every_matrix_names_a_registered_backbone_and_tasks_of_its_modality(fami
     assert spec.backbone in list_backbones()
     targets = {label: resolve_task(name) for label, name in spec.targets.items()}
     assert len({t.modality for t in targets.values()}) == 1
-    for source, target in spec.pairs or [(s, t) for s in spec.sources for t in spec.targets]:
+    for source, target in spec.pairs or []:  # without pairs, every source meets every target
         assert source in spec.sources and target in spec.targets
     assert set(spec.target_training) <= set(spec.targets)
 
