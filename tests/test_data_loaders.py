@@ -217,6 +217,13 @@ def test_cmapss_short_engines_raise_or_pad():
     assert padded.test.x.shape == (100, 32, 14)
     x = cmapss_fd001.load_unlabelled_trajectories(data_dir)
     assert x.shape == (20631 - 100 * 29 + 13096 - 100 * 29, 30, 14) and x.dtype == np.float32
+    ages = cmapss_fd001.trajectory_ages(data_dir)  # one per window, in the same order
+    first = len(cmapss_fd001.read_engines(Path(data_dir) / "train_FD001.txt")[1])
+    assert ages.shape == (len(x),) and ages[: first - 29].tolist() == list(range(30, first + 1))
+    assert ages[first - 29] == 30 and ages.max() == 362
+    padded_ages = cmapss_fd001.trajectory_ages(data_dir, window=32, pad=True, stride=2)
+    assert len(padded_ages) == len(cmapss_fd001.load_unlabelled_trajectories(data_dir, window=32, pad=True, stride=2))
+    assert padded_ages.min() == 31  # a test engine of 31 cycles, padded by one row: its first window ends at cycle 31
 
 
 def test_cmapss_smoothing_is_causal_over_each_engines_whole_history():

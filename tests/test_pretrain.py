@@ -22,10 +22,12 @@ from builders.pretrain import (
     MaskedImagePretrainer,
     MaskedStepPretrainer,
     MaskedTokenPretrainer,
+    WindowAgePretrainer,
     pretrain_backbone,
     pretrain_cnn,
     pretrain_rnn,
     pretrain_transformer,
+    pretrain_windows,
     sequence_output,
 )
 from zoo.errors import ChecksumError
@@ -119,6 +121,39 @@ def test_loss_decreases_on_a_tiny_learnable_set(case):
     assert last < 0.9 * first, history["loss"]
 
 
+def _ageing(n, seed=0):
+    # Windows cut from trajectories that drift with age: a window's level gives its age away.
+    rng = np.random.default_rng(seed)
+    ages = rng.integers(12, 200, n).astype("float32")
+    steps = ages[:, None] - 11 + np.arange(12)
+    x = np.stack([steps / 200, np.sin(steps / 3), np.full_like(steps, 0.5)], axis=-1)
+    return (x + 0.01 * rng.normal(size=x.shape)).astype("float32"), ages
+
+
+@pytest.mark.parametrize("case", ["rnn", "temporal_cnn", "transformer_steps"])
+def test_window_age_objective_trains_every_window_backbone(case):
+    backbone, _, _ = _make(case)
+    x, ages = _ageing(64)
+    before = _weights(backbone)
+    history = pretrain_backbone(backbone, x, objective="age", ages=ages, epochs=8, batch_size=16,
+                                learning_rate=3e-3)
+    first, last = np.mean(history["loss"][:2]), np.mean(history["loss"][-2:])
+    assert last < 0.7 * first, history["loss"]
+    changed = [not np.array_equal(a, b) for a, b in zip(before, _weights(backbone), strict=True)]
+    assert sum(changed) >= len(changed) // 2, f"only {sum(changed)} of {len(changed)} backbone weights moved"
+
+
+def test_window_age_regresses_the_standardized_age():
+    backbone = TemporalCNNBackbone(sequence_length=12, num_features=3, filters=(4,), kernel_size=3, dense_units=8)
+    ages = np.arange(12, 44, dtype="float32")
+    x = np.broadcast_to(ages[:, None, None], (32, 12, 3)).astype("float32")  # each window holds its own age
+    pretrain_windows(backbone, x / 50, objective="age", ages=ages, epochs=1)
+    p = WindowAgePretrainer(backbone, age_mean=float(ages.mean()), age_std=float(ages.std()))
+    batch_x, batch_y = next(iter(p.make_dataset({"windows": x, "ages": ages}, 32, seed=0)))
+    assert batch_x.shape == (32, 12, 3) and not np.array_equal(batch_x[:, 0, 0], ages)  # shuffled
+    np.testing.assert_allclose(batch_y[:, 0], (batch_x[:, 0, 0] - ages.mean()) / ages.std(), atol=1e-5)
+
+
 def test_pretrainers_round_trip_in_safe_mode(tmp_path):
     backbone = TransformerBackbone(sequence_length=8, vocabulary_size=30, hidden_dim=8, num_layers=1, num_heads=2,
                                    intermediate_dim=16)
@@ -128,6 +163,8 @@ def test_pretrainers_round_trip_in_safe_mode(tmp_path):
         MaskedImagePretrainer(CNNBackbone(input_shape=(8, 8, 1), filters=(4,))),
         MaskedFeaturePretrainer(TabularBackbone(num_numeric=3, hidden_units=(4,))),
         ContrastivePretrainer(CNNBackbone(input_shape=(8, 8, 1), filters=(4,)), projection_units=(8, 4)),
+        WindowAgePretrainer(TemporalCNNBackbone(sequence_length=6, num_features=2, filters=(4,), dense_units=8),
+                            age_mean=50.0, age_std=20.0),
     ]
     inputs = [
         {"token_ids": _tokens(2), "mask_positions": np.array([[1, 2], [0, 3]], "int32")},
@@ -135,6 +172,7 @@ def test_pretrainers_round_trip_in_safe_mode(tmp_path):
         np.random.rand(2, 8, 8, 1).astype("float32"),
         {"numeric": np.random.rand(2, 3).astype("float32")},
         np.random.rand(2, 8, 8, 1).astype("float32"),
+        np.random.rand(2, 6, 2).astype("float32"),
     ]
     pretrainers[3].backbone.adapt({"numeric": np.random.rand(10, 3)})
     for p, x in zip(pretrainers, inputs, strict=True):
@@ -167,6 +205,17 @@ def test_errors_name_the_problem():
         pretrain_cnn(CNNBackbone(input_shape=(8, 8, 1), filters=(4,)), _images(2)[:, :8, :8], objective="jigsaw")
     with pytest.raises(ConfigError, match="pretrain_backbone \\(rnn\\): .*unexpected keyword.*colour"):
         pretrain_backbone(RNNBackbone(sequence_length=12, num_features=3, units=4), _steps(4), colour="red")
+    rnn = RNNBackbone(sequence_length=12, num_features=3, units=4)
+    with pytest.raises(ConfigError, match="objective must be one of \\['age', 'masked'\\], got 'contrastive'"):
+        pretrain_backbone(rnn, _steps(4), objective="contrastive")
+    with pytest.raises(ConfigError, match="missing 1 required keyword-only argument: 'ages'"):
+        pretrain_backbone(rnn, _steps(4), objective="age")
+    with pytest.raises(ConfigError, match=r"ages has shape \(3,\); expected one age per window \(4,\)"):
+        pretrain_backbone(rnn, _steps(4), objective="age", ages=[1, 2, 3])
+    with pytest.raises(ConfigError, match="not all equal"):
+        pretrain_backbone(rnn, _steps(4), objective="age", ages=[5, 5, 5, 5])
+    with pytest.raises(ConfigError, match="must take continuous windows"):
+        WindowAgePretrainer(TabularBackbone(num_numeric=3, hidden_units=(4,)))
     with pytest.raises(ConfigError, match="no trainable weights, so there is nothing to pretrain"):
         pretrain_backbone(TabularBackbone(num_numeric=3, hidden_units=[]), _rows(4))
 

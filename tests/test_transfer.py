@@ -1,5 +1,6 @@
 """Transfer against scratch (zoo.transfer) end to end on tiny synthetic data, and the commands."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -12,7 +13,7 @@ import pytest
 from builders import HeadConfig
 from zoo.data.sources import sha256
 from zoo.data.types import Dataset, Split
-from zoo.errors import ConfigError, UnknownNameError
+from zoo.errors import ConfigError, DataNotFoundError, UnknownNameError
 from zoo.tasks.base import BackboneSpec, Task, TrainingConfig
 from zoo.transfer import (
     MATRICES,
@@ -183,6 +184,26 @@ def test_corpus_errors_name_the_problem(tmp_path):
         load_corpus(str(tmp_path / "odd.npy"))
 
 
+def test_trajectory_corpora_carry_window_ages_for_the_age_pretext(tmp_path):
+    try:
+        corpus = load_corpus("manufacturing/rul_fd001")
+    except DataNotFoundError as error:
+        pytest.skip(f"C-MAPSS FD001 is not on this machine: {str(error).splitlines()[0]}")
+    assert corpus.ages.shape == (len(corpus),) and corpus.ages[:3].tolist() == [30.0, 31.0, 32.0]
+    assert load_corpus("manufacturing/rul_fd001+manufacturing/rul_fd001").ages.shape == (2 * len(corpus),)
+    first = int(np.argmin(np.diff(corpus.ages))) + 1  # where the second engine starts
+    small = dataclasses.replace(corpus, x=corpus.x[: first + 64], ages=corpus.ages[: first + 64])
+    result = pretrain(small, tmp_path / "preset", backbone="temporal_cnn",
+                      backbone_params={"filters": [4, 4], "dense_units": 8}, epochs=1,
+                      objective_options={"objective": "age"})
+    assert result.card["objective"].startswith("window-age regression")
+    assert result.card["objective_options"] == {"objective": "age"}
+    assert load_preset(result.preset_dir).backbone.sequence_length == 30
+    without = dataclasses.replace(small, ages=None)
+    with pytest.raises(ConfigError, match="'age' objective needs each window's age"):
+        pretrain(without, tmp_path / "other", backbone="temporal_cnn", epochs=1, objective_options={"objective": "age"})
+
+
 def test_transfer_rejects_a_preset_of_another_shape(tmp_path):
     np.save(tmp_path / "c.npy", np.zeros((4, 8, 8, 1), "float32"))
     result = pretrain(str(tmp_path / "c.npy"), tmp_path / "preset", backbone_params={"filters": [4]}, epochs=1)
@@ -249,4 +270,8 @@ def test_cli_pretrain_then_transfer(tmp_path):
 def test_cli_errors_are_one_line(tmp_path):
     out = _run(["transfer", "missing_preset", "medical/breast_cancer_diagnosis"], tmp_path)
     assert out.returncode == 2 and "zoo: error: missing_preset is not a preset directory" in out.stderr
+    assert "Traceback" not in out.stderr
+    np.save(tmp_path / "windows.npy", np.zeros((8, 6, 2), "float32"))
+    out = _run(["pretrain", "--corpus", "windows.npy", "--objective", "age", "--out", "p", "--quiet"], tmp_path)
+    assert out.returncode == 2 and "'age' objective needs each window's age" in out.stderr
     assert "Traceback" not in out.stderr

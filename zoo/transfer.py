@@ -249,6 +249,8 @@ class Corpus:
         meta: facts for the backbone's arguments (`input_shape`, `window`, `feature_names`, ...).
         parts: one dict per part: name, description, number of examples, sha256 of its files.
         task: the task of the first part that was a task name (its backbone is the default).
+        ages: per window, the steps its trajectory had run at its last step (the `"age"` pretext's
+            target), when every part comes from trajectories (C-MAPSS); else None.
     """
 
     name: str
@@ -257,6 +259,7 @@ class Corpus:
     meta: dict[str, Any]
     parts: list[dict[str, Any]]
     task: Task | None = None
+    ages: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(next(iter(self.x.values()))) if isinstance(self.x, dict) else len(self.x)
@@ -284,18 +287,24 @@ BUILTIN_CORPORA = {
 
 def _unlabelled_inputs(dataset: str, data_dir: str | None, seed: int, options: dict[str, Any]) -> tuple[Any, dict]:
     """A dataset's unlabelled pretraining inputs and its meta: the dedicated loaders where the data
-    has them (C-MAPSS: train and test engines' windows; PubMedQA: all 1,000 texts, labels left out),
-    else the train split's inputs."""
+    has them (C-MAPSS: train and test engines' windows, and their ages in `meta["ages"]`; PubMedQA:
+    all 1,000 texts, labels left out), else the train split's inputs."""
     module = inspect.getmodule(DATASETS[dataset])
+
+    def call(loader: Any) -> Any:
+        accepted = inspect.signature(loader).parameters
+        return loader(data_dir, **{k: v for k, v in {"seed": seed, **options}.items() if k in accepted})
+
     for name in ("load_unlabelled_trajectories", "load_unlabelled_text"):
         loader = getattr(module, name, None)
         if loader is not None:
-            accepted = inspect.signature(loader).parameters
-            kwargs = {k: v for k, v in {"seed": seed, **options}.items() if k in accepted}
-            x = loader(data_dir, **kwargs)
+            x = call(loader)
             meta = load_dataset(dataset, data_dir, seed=seed, **options).meta
             what = "windows of the train AND test engines" if "trajector" in name else "all texts"
-            return x, {**meta, "unlabelled": f"{what} ({module.__name__}.{name}); labels not used"}
+            meta = {**meta, "unlabelled": f"{what} ({module.__name__}.{name}); labels not used"}
+            if hasattr(module, "trajectory_ages"):
+                meta["ages"] = call(module.trajectory_ages)
+            return x, meta
     data = load_dataset(dataset, data_dir, seed=seed, **options)
     return data.train.x, {**data.meta, "unlabelled": f"the train split's inputs (seed {seed}); labels not used"}
 
@@ -356,9 +365,11 @@ def load_corpus(spec: str, *, data_dir: str | None = None, seed: int = 0, image_
     >>> corpus.modality, corpus.x.shape
     ('image', (1797, 28, 28, 1))
     """
-    xs, modalities, parts, task, meta = [], set(), [], None, {}
+    xs, ages, modalities, parts, task, meta = [], [], set(), [], None, {}
     for name in [s.strip() for s in spec.split("+") if s.strip()]:
         x, modality, part_meta, part_task = _load_part(name, data_dir, seed, image_size)
+        part_meta = dict(part_meta)
+        ages.append(part_meta.pop("ages", None))
         xs.append(x)
         modalities.add(modality)
         task = task or part_task
@@ -379,7 +390,8 @@ def load_corpus(spec: str, *, data_dir: str | None = None, seed: int = 0, image_
                 "feature_names": meta.get("feature_names") or [f"f{i}" for i in range(np.shape(x)[2])]}
     elif modality == "tabular" and "numeric_names" not in meta:
         meta = {**meta, "num_numeric": int(np.shape(x["numeric"])[1])}
-    return Corpus(spec, modality, x, meta, parts, task)
+    known = all(a is not None for a in ages)
+    return Corpus(spec, modality, x, meta, parts, task, np.concatenate(ages).astype("float32") if known else None)
 
 
 def _text_chunks(tokenizer: Any, texts: np.ndarray, sequence_length: int, max_tokens: int = 512) -> np.ndarray:
@@ -445,7 +457,9 @@ def pretrain(
         data_dir: where the datasets are.
         vocab_size, sequence_length: text only: the WordPiece vocabulary learned from the corpus,
             and the tokens per sequence (long texts are cut into several sequences).
-        objective_options: passed to the family's objective (e.g. `{"objective": "masked"}` for images).
+        objective_options: passed to the family's objective: `{"objective": "masked"}` for images
+            (default contrastive), `{"objective": "age"}` for windows of trajectories (default masked
+            steps; the ages come from the corpus).
         verbose: Keras `fit` verbosity.
 
     Returns:
@@ -462,6 +476,11 @@ def pretrain(
     corpus = corpus if isinstance(corpus, Corpus) else load_corpus(corpus, data_dir=data_dir, seed=seed)
     default_epochs, default_batch, default_lr = PRETRAIN_DEFAULTS.get(corpus.modality, (10, 64, 1e-3))
     options = dict(objective_options or {})
+    if options.get("objective") == "age":
+        if corpus.ages is None:
+            raise ConfigError(f"The 'age' objective needs each window's age, which corpus '{corpus.name}' does not "
+                              "have: only trajectory datasets give them (e.g. manufacturing/rul_fd001).")
+        options["ages"] = corpus.ages
     meta, x, tokenizer = dict(corpus.meta), corpus.x, None
     spec = _backbone_spec(corpus, backbone, backbone_params)
     if corpus.modality == "text":
@@ -485,9 +504,13 @@ def pretrain(
                  "timeseries": "masked-step reconstruction (spans of 5 steps, 30%)",
                  "tabular": "masked-feature reconstruction (30% swap noise)"}.get(
         corpus.modality, options.get("objective", "contrastive"))
+    if options.get("objective") == "age":
+        objective = "window-age regression (cycles run at each window's last step, standardized; MSE)"
     card = {
         "name": f"{model.registered_name}-{corpus.name.replace('/', '_').replace('+', '-')}",
-        "backbone": model.registered_name, "backbone_params": backbone_params or {}, "objective": objective, "corpus": corpus.name, "corpus_parts": corpus.parts, "modality": corpus.modality,
+        "backbone": model.registered_name, "backbone_params": backbone_params or {}, "objective": objective,
+        "objective_options": dict(objective_options or {}), "corpus": corpus.name, "corpus_parts": corpus.parts,
+        "modality": corpus.modality,
         "num_examples": int(len(x) if not isinstance(x, dict) else len(corpus)), "epochs": len(history["loss"]),
         "batch_size": batch_size or default_batch, "learning_rate": learning_rate or default_lr, "seed": seed,
         "final_loss": round(history["loss"][-1], 5), "history": history, "seconds": round(seconds, 1),
@@ -929,6 +952,8 @@ class MatrixSpec:
         backbone_params: its constructor arguments.
         pairs: only these (source, target) labels; None = every pair.
         pretrain_options: more keyword arguments of `pretrain` (e.g. `{"sequence_length": 64}`).
+        source_options: per source label, keyword arguments of `pretrain` over `pretrain_options`
+            (e.g. `{"objective_options": {"objective": "age"}}`: one corpus, two pretexts).
         note: what the matrix can and cannot show.
         target_training: per target label, `TrainingConfig` overrides for its arms (e.g. when the
             target task's own settings were chosen for another backbone than the matrix's).
@@ -940,6 +965,7 @@ class MatrixSpec:
     backbone_params: dict[str, Any] = dataclasses.field(default_factory=dict)
     pairs: list[tuple[str, str]] | None = None
     pretrain_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    source_options: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     note: str = ""
     target_training: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
@@ -978,13 +1004,16 @@ MATRICES = {
              "the window's last step and its mean.",
     ),
     "timeseries_cnn": MatrixSpec(
-        sources={"fd001-trajectories": "manufacturing/rul_fd001_cnn"},
+        sources={"fd001-trajectories": "manufacturing/rul_fd001_cnn", "fd001-age": "manufacturing/rul_fd001_cnn"},
         targets={"rul_fd001": "manufacturing/rul_fd001_cnn"},
         backbone="temporal_cnn",
+        source_options={"fd001-age": {"objective_options": {"objective": "age"}}},
         note="The DCNN of the task manufacturing/rul_fd001_cnn (Li et al. 2018's architecture, full size), "
-             "pretrained by masked-step reconstruction on the same corpus as the timeseries matrix: windows of all "
-             "100 train AND 100 test engines' inputs (never their RUL labels). Label fraction = share of the "
-             "training engines. The backbone's features are its dense layer's 100 units.",
+             "pretrained on the same corpus as the timeseries matrix (windows of all 100 train AND 100 test engines' "
+             "inputs, never their RUL labels) by one of two pretexts: masked-step reconstruction "
+             "(fd001-trajectories) or regressing each window's age, the cycles its engine had run (fd001-age; "
+             "known while an engine runs, so no failure time is used). Label fraction = share of the training "
+             "engines. The backbone's features are its dense layer's 100 units.",
     ),
     "tabular": MatrixSpec(
         sources={"breast_cancer": "breast_cancer", "german_credit": "german_credit", "ai4i2020": "ai4i2020"},
@@ -1058,11 +1087,14 @@ def transfer_matrix(
             card = verify_preset(preset_dir)["vertical_zoo"]
         except (ConfigError, ChecksumError):
             card = {}
-        wanted = {"corpus": spec.sources[source], "backbone": spec.backbone, "backbone_params": spec.backbone_params}
-        if any(card.get(k) != v for k, v in wanted.items()) or pretrain_epochs not in (None, card.get("epochs")):
+        options = {**spec.pretrain_options, **spec.source_options.get(source, {})}
+        wanted = {"corpus": spec.sources[source], "backbone": spec.backbone, "backbone_params": spec.backbone_params,
+                  "objective_options": options.get("objective_options", {})}
+        got = {"objective_options": {}, **card}  # a preset from before cards recorded them: the defaults
+        if any(got.get(k) != v for k, v in wanted.items()) or pretrain_epochs not in (None, card.get("epochs")):
             card = pretrain(spec.sources[source], preset_dir, backbone=spec.backbone,
                             backbone_params=spec.backbone_params, epochs=pretrain_epochs, data_dir=data_dir,
-                            verbose=verbose, **spec.pretrain_options).card
+                            verbose=verbose, **options).card
         for target in [t for s, t in pairs if s == source]:
             task = resolve_task(spec.targets[target]).with_overrides(**spec.target_training.get(target, {}))
             report = transfer(preset_dir, task, label_fractions=label_fractions,

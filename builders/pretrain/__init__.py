@@ -7,7 +7,7 @@ backbone with `backbone.save_to_preset(dir)`.
 | family | objective |
 |---|---|
 | `TransformerBackbone` (tokens) | masked-token language modelling (keras-hub `MaskedLMMaskGenerator` + `MaskedLMHead`) |
-| `TransformerBackbone` (continuous), `RNNBackbone` | masked-step reconstruction (span masking) |
+| `TransformerBackbone` (continuous), `RNNBackbone`, `TemporalCNNBackbone` | masked-step reconstruction (span masking, default) or window-age regression |
 | `CNNBackbone`, `ApplicationBackbone` | SimCLR contrastive (default) or masked-patch reconstruction |
 | `TabularBackbone` | masked-feature reconstruction (swap noise) |
 """
@@ -18,7 +18,15 @@ from builders.pretrain.masked_feature import MaskedFeaturePretrainer, pretrain_t
 from builders.pretrain.masked_image import MaskedImagePretrainer, patch_mask, pretrain_masked_image
 from builders.pretrain.masked_step import MaskedStepPretrainer, pretrain_masked_steps, span_mask
 from builders.pretrain.masked_token import MaskedTokenPretrainer, pretrain_masked_tokens
-from builders.pretrain.objectives import FAMILIES, pretrain_backbone, pretrain_cnn, pretrain_rnn, pretrain_transformer
+from builders.pretrain.objectives import (
+    FAMILIES,
+    pretrain_backbone,
+    pretrain_cnn,
+    pretrain_rnn,
+    pretrain_transformer,
+    pretrain_windows,
+)
+from builders.pretrain.window_age import WindowAgePretrainer, pretrain_window_age
 
 __all__ = [
     "FAMILIES",
@@ -28,6 +36,7 @@ __all__ = [
     "MaskedStepPretrainer",
     "MaskedTokenPretrainer",
     "Pretrainer",
+    "WindowAgePretrainer",
     "augmenter",
     "nt_xent",
     "patch_mask",
@@ -40,6 +49,8 @@ __all__ = [
     "pretrain_rnn",
     "pretrain_tabular",
     "pretrain_transformer",
+    "pretrain_window_age",
+    "pretrain_windows",
     "sequence_output",
     "span_mask",
     "swap_noise",

@@ -13,8 +13,28 @@ from builders.pretrain.masked_feature import pretrain_tabular
 from builders.pretrain.masked_image import pretrain_masked_image
 from builders.pretrain.masked_step import pretrain_masked_steps
 from builders.pretrain.masked_token import pretrain_masked_tokens
+from builders.pretrain.window_age import pretrain_window_age
 
 IMAGE_OBJECTIVES = {"contrastive": pretrain_contrastive, "masked": pretrain_masked_image}
+WINDOW_OBJECTIVES = {"masked": pretrain_masked_steps, "age": pretrain_window_age}
+
+
+def pretrain_windows(backbone: Backbone, data: np.ndarray, *, objective: str = "masked",
+                     **options: Any) -> dict[str, list[float]]:
+    """Pretrain a continuous-input sequence backbone in place: `"masked"` (masked-step reconstruction)
+    or `"age"` (regress each window's age, given as `ages=`; see `pretrain_window_age`).
+
+    Example:
+    >>> from builders.backbones import TemporalCNNBackbone
+    >>> b = TemporalCNNBackbone(sequence_length=6, num_features=2, filters=(4,), dense_units=8)
+    >>> x = np.random.rand(8, 6, 2).astype("float32")
+    >>> len(pretrain_windows(b, x, objective="age", ages=np.arange(8) + 6, epochs=1)["loss"])
+    1
+    """
+    if objective not in WINDOW_OBJECTIVES:
+        raise ConfigError(f"pretrain_windows: objective must be one of {sorted(WINDOW_OBJECTIVES)}, got "
+                          f"{objective!r}.")
+    return WINDOW_OBJECTIVES[objective](backbone, data, **options)
 
 
 def pretrain_transformer(backbone: Backbone, data: np.ndarray, **options: Any) -> dict[str, list[float]]:
@@ -24,8 +44,8 @@ def pretrain_transformer(backbone: Backbone, data: np.ndarray, **options: Any) -
         backbone: a `TransformerBackbone`.
         data: token ids `(n, sequence_length)` or windows `(n, sequence_length, num_features)`.
         **options: `epochs`, `batch_size`, `learning_rate`, `seed`, `verbose`, and the objective's own
-            (`mask_token_id`, `unselectable_token_ids`, `mask_rate` for tokens; `mask_rate`, `span`
-            for steps).
+            (`mask_token_id`, `unselectable_token_ids`, `mask_rate` for tokens; for windows see
+            `pretrain_windows`).
 
     Returns:
         The training history, one value per epoch.
@@ -41,11 +61,11 @@ def pretrain_transformer(backbone: Backbone, data: np.ndarray, **options: Any) -
         if "mask_token_id" not in options:
             raise ConfigError("pretrain_transformer: token input needs mask_token_id (the id of '[MASK]').")
         return pretrain_masked_tokens(backbone, data, **options)
-    return pretrain_masked_steps(backbone, data, **options)
+    return pretrain_windows(backbone, data, **options)
 
 
 def pretrain_rnn(backbone: Backbone, data: np.ndarray, **options: Any) -> dict[str, list[float]]:
-    """Pretrain a continuous-input `RNNBackbone` in place by masked-step reconstruction (denoising).
+    """Pretrain a continuous-input `RNNBackbone` in place (see `pretrain_windows`; default: masked steps).
 
     Token-input RNNs have no per-token output to predict masked tokens from: use a
     `TransformerBackbone` for text pretraining.
@@ -59,7 +79,7 @@ def pretrain_rnn(backbone: Backbone, data: np.ndarray, **options: Any) -> dict[s
     if getattr(backbone, "vocabulary_size", None) is not None:
         raise ConfigError("pretrain_rnn: masked-token pretraining needs per-token outputs, which a token-input "
                           "RNNBackbone does not expose; pretrain a TransformerBackbone for text instead.")
-    return pretrain_masked_steps(backbone, data, **options)
+    return pretrain_windows(backbone, data, **options)
 
 
 def pretrain_cnn(backbone: Backbone, data: np.ndarray, *, objective: str = "contrastive",
@@ -80,7 +100,7 @@ def pretrain_cnn(backbone: Backbone, data: np.ndarray, *, objective: str = "cont
 FAMILIES = {
     "transformer": pretrain_transformer,
     "rnn": pretrain_rnn,
-    "temporal_cnn": pretrain_masked_steps,
+    "temporal_cnn": pretrain_windows,
     "cnn": pretrain_cnn,
     "application": pretrain_cnn,
     "tabular": pretrain_tabular,

@@ -46,7 +46,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, help="pretraining epochs (default depends on the modality)")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--learning-rate", type=float)
-    p.add_argument("--objective", choices=["contrastive", "masked"], help="images only (default: contrastive)")
+    p.add_argument("--objective", choices=["contrastive", "masked", "age"],
+                   help="images: contrastive (default) or masked; time series: masked (default) or age (regress "
+                        "each window's age; trajectory corpora such as manufacturing/rul_fd001)")
     p.add_argument("--vocab-size", type=int, default=8000, help="text: WordPiece vocabulary learned from the corpus")
     p.add_argument("--sequence-length", type=int, default=128, help="text: tokens per sequence")
     p.add_argument("--seed", type=int, default=0)

@@ -477,3 +477,42 @@ def load_unlabelled_trajectories(
     x = np.concatenate(out)
     validate.check_finite(x, "C-MAPSS FD001 trajectories", FEATURE_NAMES)
     return x
+
+
+def trajectory_ages(
+    data_dir: str | None = None,
+    *,
+    window: int = 30,
+    stride: int = 1,
+    pad: bool = False,
+) -> np.ndarray:
+    """Cycles each engine had run at the last cycle of each window of `load_unlabelled_trajectories`.
+
+    Same windows, same order (train engines, then test engines) for the same `window`, `stride` and
+    `pad`. A self-supervised target: an engine's age is known while it runs, so it needs neither the
+    failure time nor the RUL (a padding row counts as the engine's first cycle).
+
+    Args:
+        data_dir: optional str. A directory holding `cmapss_fd001/` or its files.
+        window: int. Cycles per window.
+        stride: int. Step between windows.
+        pad: bool. As in `load_unlabelled_trajectories`.
+
+    Returns:
+        Float32 array `(n,)`: 30, 31, ... for each engine's windows (window 30, stride 1).
+
+    Example:
+    >>> ages = trajectory_ages()  # doctest: +SKIP
+    >>> ages[:3].tolist(), ages.max()  # doctest: +SKIP
+    ([30.0, 31.0, 32.0], 362.0)
+    """
+    if window < 1 or stride < 1:
+        raise DataValidationError(f"window is {window} and stride {stride}; expected positive integers.")
+    directory = common.locate_files(SOURCE, data_dir, DATA_FILES)
+    out = []
+    for where in (TRAIN_FILE, TEST_FILE):
+        engines = read_engines(directory / where)
+        for unit, series in _engine_series(engines, window, pad, where).items():
+            last = np.arange(0, len(series) - window + 1, stride) + window - 1
+            out.append(np.maximum(last - (len(series) - len(engines[unit])), 0) + 1)
+    return np.concatenate(out).astype(np.float32)
