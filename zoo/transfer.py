@@ -995,11 +995,13 @@ MATRICES = {
         note="Unlabelled images: scikit-learn's digits (resized to 28x28) and/or BreastMNIST's train split.",
     ),
     "timeseries": MatrixSpec(
-        sources={"fd001-trajectories": "manufacturing/rul_fd001"},
+        sources={"fd001-trajectories": "manufacturing/rul_fd001", "fd001-age": "manufacturing/rul_fd001"},
         targets={"rul_fd001": "manufacturing/rul_fd001"},
         backbone="rnn",
         backbone_params={"cell": "lstm", "units": 32, "num_layers": 1, "output": "all"},
-        note="The corpus: windows of all 100 train AND 100 test engines' inputs (never their RUL labels). "
+        source_options={"fd001-age": {"objective_options": {"objective": "age"}}},
+        note="The corpus: windows of all 100 train AND 100 test engines' inputs (never their RUL labels), "
+             "pretrained by masked-step reconstruction (fd001-trajectories) or window-age regression (fd001-age). "
              "Label fraction = share of the training engines. The backbone's features are the LSTM's final state, "
              "the window's last step and its mean.",
     ),
