@@ -16,7 +16,10 @@ True
 from __future__ import annotations
 
 import inspect
+import os
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from zoo.data import (
@@ -29,9 +32,10 @@ from zoo.data import (
     german_credit,
     movielens_100k,
     pubmedqa_pqal,
+    sources,
 )
 from zoo.data.types import Dataset, Split
-from zoo.errors import ConfigError, UnknownNameError
+from zoo.errors import ConfigError, DataNotFoundError, UnknownNameError
 
 DATASETS: dict[str, Callable[..., Dataset]] = {
     "ai4i2020": ai4i2020.load,
@@ -81,4 +85,29 @@ def load_dataset(name: str, data_dir: str | None = None, **options: Any) -> Data
     return loader(data_dir, **options)
 
 
-__all__ = ["DATASETS", "Dataset", "Split", "load_dataset"]
+def fetch(name: str, data_dir: str | os.PathLike | None = None) -> Path:
+    """The directory of a built-in dataset's files: the local copy if there is one, else the download.
+
+    Looks where `zoo.data.sources.locate` looks; only when none holds the files does it download
+    the canonical release once into the Keras cache (`keras.utils.get_file`), verify every file's
+    sha256 and return that folder, where later offline runs find it. The CLI's `--download` calls
+    this. Needs network access only for the download.
+
+    Args:
+        name: str. A built-in dataset, e.g. `"movielens_100k"`.
+        data_dir: optional str or path. Looked in first, as `--data-dir`.
+
+    Example:
+    >>> fetch("csv_tabular")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    DataNotFoundError: Dataset 'csv_tabular' reads your own file ...
+    """
+    if name not in DATASETS:
+        raise UnknownNameError(f"Unknown dataset '{name}'. Known datasets: {', '.join(sorted(DATASETS))}.")
+    source = getattr(sys.modules[DATASETS[name].__module__], "SOURCE", None)
+    if source is None:
+        raise DataNotFoundError(f"Dataset '{name}' reads your own file (--data PATH); there is nothing to download.")
+    return sources.locate(source, data_dir, allow_download=True)
+
+
+__all__ = ["DATASETS", "Dataset", "Split", "fetch", "load_dataset"]

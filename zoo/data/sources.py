@@ -169,6 +169,7 @@ def download(source: Source, cache_dir: str | os.PathLike | None = None) -> Path
     import keras
 
     cache = Path(cache_dir or Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets")
+    cache.mkdir(parents=True, exist_ok=True)  # else get_file falls back to /tmp/.keras, shared by every user
     fname = source.url.rstrip("/").split("/")[-1]
     path = keras.utils.get_file(
         fname=fname, origin=source.url, file_hash=source.archive_sha256 or None,
@@ -176,13 +177,12 @@ def download(source: Source, cache_dir: str | os.PathLike | None = None) -> Path
     )
     verify(path, source.archive_sha256)
     directory = cache / source.name
-    if zipfile.is_zipfile(path) or tarfile.is_tarfile(path):
+    if _is_archive(path):
         safe_extract(path, directory)
-        # Archives often hold one top folder; flatten to where the files are.
-        for found in [directory, *directory.rglob("*")]:
-            if found.is_dir() and all((found / f).is_file() for f in source.files):
-                directory = found
-                break
+        found = _find_files(directory, source.files)
+        for f in source.files:  # where `locate` looks next time (the cache's <name>/), offline
+            if found != directory and (found / f).is_file():
+                os.replace(found / f, directory / f)
     else:
         directory.mkdir(parents=True, exist_ok=True)
         os.replace(path, directory / fname)
@@ -190,4 +190,27 @@ def download(source: Source, cache_dir: str | os.PathLike | None = None) -> Path
         if not (directory / f).is_file():
             raise DataNotFoundError(f"{source.url} did not contain {f}.")
         verify(directory / f, digest)
+    return directory
+
+
+def _is_archive(path: str | os.PathLike) -> bool:
+    return zipfile.is_zipfile(path) or tarfile.is_tarfile(path)
+
+
+def _find_files(directory: Path, files: dict[str, str], depth: int = 2) -> Path:
+    """The folder under `directory` that holds all `files`, extracting archives inside it as needed.
+
+    Downloads often hold one top folder, or an archive inside the archive (NASA's C-MAPSS zip holds
+    CMAPSSData.zip); each inner archive is extracted beside itself, at most `depth` levels down.
+    """
+    for _ in range(depth + 1):
+        for found in [directory, *sorted(directory.rglob("*"))]:
+            if found.is_dir() and all((found / f).is_file() for f in files):
+                return found
+        inner = [a for a in sorted(directory.rglob("*")) if a.is_file() and a.suffix in (".zip", ".tar", ".gz", ".tgz")
+                 and _is_archive(a) and not a.with_suffix("").is_dir()]
+        if not inner:
+            break
+        for archive in inner:
+            safe_extract(archive, archive.with_suffix(""))
     return directory
