@@ -98,13 +98,18 @@ def fetch(name: str, data_dir: str | os.PathLike | None = None) -> Path:
         data_dir: optional str or path. Looked in first, as `--data-dir`.
 
     Example:
+    >>> fetch("breast_cancer").name  # ships with scikit-learn: nothing to download
+    'data'
     >>> fetch("csv_tabular")  # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
     DataNotFoundError: Dataset 'csv_tabular' reads your own file ...
     """
     if name not in DATASETS:
         raise UnknownNameError(f"Unknown dataset '{name}'. Known datasets: {', '.join(sorted(DATASETS))}.")
-    source = getattr(sys.modules[DATASETS[name].__module__], "SOURCE", None)
+    module = sys.modules[DATASETS[name].__module__]
+    if hasattr(module, "bundled_path"):  # ships with a dependency (scikit-learn's breast cancer)
+        return module.bundled_path().parent
+    source = getattr(module, "SOURCE", None)
     if source is None:
         raise DataNotFoundError(f"Dataset '{name}' reads your own file (--data PATH); there is nothing to download.")
     return sources.locate(source, data_dir, allow_download=True)
