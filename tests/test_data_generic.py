@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from zoo.data import generic, load_dataset, splits, tabular, text
+from zoo.data import generic, load_dataset, splits, tabular, text, validate
 from zoo.data.types import Dataset, Split
 from zoo.errors import ConfigError, DataValidationError
 
@@ -212,3 +212,85 @@ def test_generic_loaders_through_the_registry(tmp_path):
         load_dataset("csv_text", target="y")
     with pytest.raises(ConfigError, match="unexpected keyword argument 'windw'"):
         load_dataset("csv_timeseries", path=tmp_path / "t.csv", target="y", window=4, windw=4)
+
+
+# === Formatted numbers, option types, time order ===
+
+
+def test_decimal_and_thousands_options_read_formatted_numbers(tmp_path):
+    euro = _write(tmp_path / "euro.csv", ["age;income;region;y"] + [
+        f"{20 + i % 40};{i}.{i % 10}50,{i % 100:02d};{'nse'[i % 3]};{i % 2}" for i in range(60)
+    ])
+    with pytest.raises(DataValidationError, match=r"column 'income' reads as text .*'0\.050,00'.*decimal"):
+        generic.load_csv_tabular(euro, "y", delimiter=";")
+    ds = generic.load_csv_tabular(euro, "y", delimiter=";", decimal=",", thousands=".")
+    assert ds.meta["numeric_names"] == ["age", "income"] and ds.meta["categorical_names"] == ["region"]
+    income = np.concatenate([s.x["numeric"][:, 1] for s in (ds.train, ds.val, ds.test)])
+    assert sorted(income.tolist())[:2] == [50.0, 1150.010009765625]  # "0.050,00", "1.150,01"
+    dollar = _write(tmp_path / "dollar.csv", ["income,region,y"] + [
+        f'"${1000 + 37 * i:,}",{"nse"[i % 3]},{i % 2}' for i in range(60)
+    ])
+    with pytest.raises(DataValidationError, match=r"column 'income' .*'\$1,000'.*thousands"):
+        generic.load_csv_tabular(dollar, "y")
+    ds = generic.load_csv_tabular(dollar, "y", thousands=",")
+    assert ds.meta["numeric_names"] == ["income"] and ds.train.x["numeric"].min() >= 1000
+    assert generic.load_csv_tabular(dollar, "y", categorical=["income", "region"]).meta["numeric_names"] == []
+    with pytest.raises(DataValidationError, match="decimal is ',,'; expected one character"):
+        generic.load_csv_tabular(dollar, "y", decimal=",,")
+    with pytest.raises(ConfigError, match="Its options are: .*decimal, thousands"):
+        load_dataset("csv_tabular", path=dollar, target="y", decimals=",")
+
+
+def test_high_cardinality_categorical_column_warns(tmp_path):
+    rows = [f"c{i},{i % 7},{i % 2}" for i in range(120)]
+    path = _write(tmp_path / "ids.csv", ["customer,visits,y", *rows])
+    with pytest.warns(validate.HighCardinalityWarning, match="'customer' has 120 distinct values in 120 rows"):
+        generic.load_csv_tabular(path, "y")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", validate.HighCardinalityWarning)
+        generic.load_csv_tabular(path, "y", drop=["customer"])
+
+
+def test_registry_converts_and_checks_option_types(tmp_path):
+    rows = [f"{i},{i % 5},{i % 2}" for i in range(60)]
+    _write(tmp_path / "t.csv", ["a,b,y", *rows])
+    ts = load_dataset("csv_timeseries", None, path=tmp_path / "t.csv", target="y", window="4", stride=2.0)
+    assert ts.meta["window"] == 4 and ts.meta["stride"] == 2 and ts.train.x.shape[1:] == (4, 2)
+    ds = load_dataset("csv_tabular", None, path=tmp_path / "t.csv", target="y", test_fraction="0.5", drop="a")
+    assert len(ds.test) == 30 and ds.meta["dropped_columns"] == ["a"]
+    with pytest.raises(ConfigError, match=r"option 'window' is 'four'; expected an integer"):
+        load_dataset("csv_timeseries", path=tmp_path / "t.csv", target="y", window="four")
+    with pytest.raises(ConfigError, match=r"option 'window' is 2\.5; expected an integer"):
+        load_dataset("csv_timeseries", path=tmp_path / "t.csv", target="y", window=2.5)
+    with pytest.raises(ConfigError, match=r"option 'drop' is 3; expected a column name or a list"):
+        load_dataset("csv_tabular", path=tmp_path / "t.csv", target="y", drop=3)
+    with pytest.raises(DataValidationError, match="window is '4' and stride 1; expected positive integers"):
+        generic.load_timeseries_csv(tmp_path / "t.csv", "y", window="4")
+
+
+def _series(order=None, repeat=False) -> list[str]:
+    rows = [f"m{u},{t},{np.sin(t + u):.3f},{30 - t}" for u in range(6) for t in range(12)]
+    if repeat:
+        rows[3] = rows[3].replace("m0,3,", "m0,2,")
+    if order is not None:
+        rows = [rows[i] for i in order]
+    return ["machine,cycle,vib,rul", *rows]
+
+
+def test_timeseries_duplicate_times_raise_and_unsorted_rows_warn(tmp_path):
+    path = _write(tmp_path / "dup.csv", _series(repeat=True))
+    with pytest.raises(DataValidationError, match=r"machine 'm0' has time '2' twice \(data row 3 .*data row 4\)"):
+        generic.load_timeseries_csv(path, "rul", window=4, group="machine", time_column="cycle")
+    shuffled = _write(tmp_path / "shuffled.csv", _series(np.random.default_rng(0).permutation(72)))
+    with pytest.warns(validate.TimeOrderWarning, match="'cycle' goes back in time within machine 'm"):
+        generic.load_timeseries_csv(shuffled, "rul", window=4, group="machine")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", validate.TimeOrderWarning)
+        generic.load_timeseries_csv(shuffled, "rul", window=4, group="machine", time_column="cycle")
+        generic.load_timeseries_csv(_write(tmp_path / "ok.csv", _series()), "rul", window=4, group="machine")
+
+
+def test_timeseries_text_feature_suggests_group_or_drop(tmp_path):
+    path = _write(tmp_path / "m.csv", _series())
+    with pytest.raises(DataValidationError, match=r"'m0'; expected a number.*\{\"group\": \"machine\"\}.*drop"):
+        generic.load_timeseries_csv(path, "rul", window=4)

@@ -330,3 +330,63 @@ def test_load_csv_tabular_returns_dataset_or_zoo_error(tmp_path, case, seed):
         assert ds.train.y.dtype == np.int64 and len(np.unique(ds.train.y)) >= 2
     else:
         assert ds.train.y.dtype == np.float32
+
+
+# === Messages that say how to fix the input ===
+
+
+def test_missing_column_lists_the_columns_and_the_closest_name(tmp_path):
+    path = _csv(tmp_path, _table())
+    columns = r"The file's columns are \['age', 'city', 'label'\]\. Did you mean 'label' for 'labels'\?"
+    with pytest.raises(DataValidationError, match=columns):
+        generic.load_csv_tabular(path, "labels")
+    with pytest.raises(DataValidationError, match=r"Did you mean 'city' for 'City'\?"):
+        generic.load_timeseries_csv(path, "age", window=2, group="City")
+    semi = _csv(tmp_path, _table().replace(",", ";"), "semi.csv")
+    with pytest.raises(DataValidationError, match=r"header is one column holding ';': set the delimiter option"):
+        generic.load_csv_tabular(semi, "label")
+    assert generic.load_csv_tabular(semi, "label", delimiter=";").meta["categorical_names"] == ["city"]
+
+
+def test_continuous_target_on_classification_says_use_regression(tmp_path):
+    rows = ["x,y"] + [f"{i % 7},{np.sin(i):.4f}" for i in range(60)]
+    path = _csv(tmp_path, "\n".join(rows) + "\n")
+    with pytest.raises(
+        DataValidationError, match=r"target 'y' has 60 distinct values; for a numeric target use tabular/regression"
+    ):
+        generic.load_csv_tabular(path, "y")
+    assert generic.load_csv_tabular(path, "y", task="regression").train.y.dtype == np.float32
+    npz = tmp_path / "float_labels.npz"
+    np.savez(npz, x=np.zeros((60, 4, 4), np.uint8), y=np.linspace(0, 1, 60))
+    with pytest.raises(DataValidationError, match=r"labels are floats with 60 distinct values"):
+        generic.load_images(npz)
+
+
+def test_npz_wrong_rank_and_not_a_zip(tmp_path):
+    path = tmp_path / "flat.npz"
+    np.savez(path, x=np.zeros((32, 16), np.uint8), y=np.arange(32) % 2)
+    with pytest.raises(
+        DataValidationError,
+        match=r"images must be \(n, height, width\) or \(n, height, width, channels\); got shape \(32, 16\)",
+    ):
+        generic.load_images(path)
+    fake = tmp_path / "fake.npz"
+    fake.write_bytes(b"nope")
+    with pytest.raises(DataValidationError, match=r"fake\.npz: not a valid NPZ file"):
+        generic.load_images(fake)
+
+
+# === Warnings on data too small to measure ===
+
+
+def test_small_splits_warn_that_metrics_are_unreliable(tmp_path):
+    path = _csv(tmp_path, _table(rows=5))
+    with pytest.warns(validate.SmallSplitWarning) as caught:
+        generic.load_csv_tabular(path, "label")
+    messages = [str(w.message) for w in caught if w.category is validate.SmallSplitWarning]
+    assert any(m.startswith("data.csv (test): 1 row(s), fewer than 20; metrics") for m in messages)
+    assert any("data.csv (val): 1 row(s)" in m for m in messages)
+    assert any("class(es) ['y'] have no test rows" in m for m in messages)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", validate.SmallSplitWarning)
+        generic.load_csv_tabular(_csv(tmp_path, _table(rows=200), "big.csv"), "label")

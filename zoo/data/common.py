@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -191,3 +193,46 @@ def text_column(values: Any, where: str, column: str) -> np.ndarray:
             f"({int(missing.sum())} missing cell(s) in this column)."
         )
     return np.array([str(v) for v in series], dtype=object)
+
+
+# Digits with optional thousands groups (",", ".", space, apostrophe) and an optional decimal part.
+_FORMATTED_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:[,. '\u00a0]\d{3})+|\d+)(?:[.,]\d+)?")
+
+
+def strip_number_symbols(cell: str) -> str:
+    """`cell` without currency symbols (Unicode category Sc, e.g. $, €, £), % signs and outer spaces.
+
+    Args:
+        cell: str. A CSV cell.
+
+    Example:
+    >>> strip_number_symbols(" $50,123 "), strip_number_symbols("12,5 %")
+    ('50,123', '12,5')
+    """
+    return "".join(c for c in cell if c != "%" and unicodedata.category(c) != "Sc").strip()
+
+
+def formatted_number_example(values: Any, *, min_distinct: int = 20) -> str | None:
+    """A cell showing that a text column holds numbers written with symbols or separators, else None.
+
+    The column qualifies when more than half of its non-missing cells read as numbers once
+    currency symbols and % are removed and thousands separators or a decimal comma are allowed
+    (`50,12`, `$50,123`, `1.234,5`, `12%`), and its values are mostly distinct (more than
+    `min_distinct`, or more than half the cells in a small file): a number, not a category.
+
+    Args:
+        values: array-like. The column as read (str or None/NaN).
+        min_distinct: int. How many distinct values always count as mostly distinct.
+
+    Example:
+    >>> formatted_number_example([f"{i},5" for i in range(30)])
+    '0,5'
+    >>> formatted_number_example(["north", "south"] * 20) is None
+    True
+    """
+    cells = [v.strip() for v in np.asarray(values, dtype=object).reshape(-1) if isinstance(v, str) and v.strip()]
+    matching = [c for c in cells if _FORMATTED_NUMBER.fullmatch(strip_number_symbols(c))]
+    if len(matching) * 2 <= len(cells) or len(set(cells)) <= min(min_distinct, len(cells) / 2):
+        return None
+    plain = re.compile(r"[+-]?\d+(?:\.\d+)?")
+    return next((c for c in matching if not plain.fullmatch(c)), None)

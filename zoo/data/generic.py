@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import csv
 import inspect
+import numbers
 import os
+import re
+import types
+import typing
 import warnings
-from collections.abc import Sequence
+import zipfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,25 +36,42 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 # === Shared pieces ===
 
 
-def read_csv(path: str | os.PathLike, *, encoding: str = "utf-8-sig", delimiter: str = ",") -> Any:
+def read_csv(
+    path: str | os.PathLike,
+    *,
+    encoding: str = "utf-8-sig",
+    delimiter: str = ",",
+    decimal: str = ".",
+    thousands: str | None = None,
+) -> Any:
     """Read a CSV with a header row into a pandas DataFrame of str cells (missing cells NaN).
 
     Every cell is read as text so the zoo, not pandas, decides what is a number and can name
     the offending cell. Any read failure becomes `DataValidationError` (or `DataNotFoundError`).
+    With `decimal` or `thousands` set, a cell that reads as a number once currency symbols, %
+    and the `thousands` separators are removed and the `decimal` mark becomes `.` is rewritten
+    as that number (`"$1.234,5"` becomes `"1234.5"`); other cells are kept as they are.
 
     Args:
         path: str or path. The CSV file.
         encoding: str. The text encoding (the default also strips a UTF-8 byte-order mark).
         delimiter: str. The field separator.
+        decimal: str. The decimal mark of the file's numbers, e.g. `","` for `50,12`.
+        thousands: optional str. The thousands separator of the file's numbers, e.g. `","` for
+            `$50,123`.
 
     Example:
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"; _ = p.write_text("a,b\\n1,x\\n")
     >>> read_csv(p).to_dict("list")
     {'a': ['1'], 'b': ['x']}
+    >>> _ = p.write_text("price;city\\n€1.234,5;Köln\\n")
+    >>> read_csv(p, delimiter=";", decimal=",", thousands=".").to_dict("list")
+    {'price': ['1234.5'], 'city': ['Köln']}
     """
     import pandas as pd
 
+    _check_number_marks(decimal, thousands)
     path = Path(path)
     if not path.is_file():
         raise DataNotFoundError(f"{path}: no such file.")
@@ -74,7 +96,33 @@ def read_csv(path: str | os.PathLike, *, encoding: str = "utf-8-sig", delimiter:
     validate.check_columns(list(frame.columns), list(frame.columns), path.name)  # duplicated names
     if len(frame) == 0:
         raise DataValidationError(f"{path.name}: no data rows after the header; expected at least one.")
-    return frame
+    if decimal == "." and thousands is None:
+        return frame
+    return frame.apply(lambda column: _rewrite_numbers(column, decimal, thousands))
+
+
+def _check_number_marks(decimal: str, thousands: str | None) -> None:
+    for name, mark in {"decimal": decimal, "thousands": thousands}.items():
+        if mark is not None and (len(mark) != 1 or mark.isdigit()):
+            raise DataValidationError(f"{name} is {mark!r}; expected one character that is not a digit.")
+    if decimal == thousands:
+        raise DataValidationError(f"decimal and thousands are both {decimal!r}; expected two different marks.")
+
+
+def _rewrite_numbers(column: Any, decimal: str, thousands: str | None) -> Any:
+    """The cells of `column` that read as numbers in the file's format, rewritten as plain numbers."""
+    import pandas as pd
+
+    def plain(cell: Any) -> Any:
+        if not isinstance(cell, str):
+            return cell
+        cell = common.strip_number_symbols(cell)
+        if thousands is not None:
+            cell = cell.replace(thousands, "")
+        return cell.replace(decimal, ".")
+
+    rewritten = column.map(plain)
+    return column.where(pd.to_numeric(rewritten, errors="coerce").isna(), rewritten)
 
 
 def _long_row_message(path: Path, encoding: str, delimiter: str) -> str:
@@ -127,8 +175,30 @@ def encode_labels(values: Any, where: str, column: str) -> tuple[np.ndarray, lis
     return np.array([lookup[v] for v in labels], dtype=np.int64), names
 
 
+def _continuous(labels: Any, max_classes: int = 20) -> int:
+    """The number of distinct values when `labels` look like a regression target, else 0.
+
+    They do when every label is a number, more than `max_classes` values are distinct, and some
+    are fractional or most rows have a value of their own.
+    """
+    import pandas as pd
+
+    values = pd.to_numeric(pd.Series(np.asarray(labels, dtype=object).reshape(-1)), errors="coerce")
+    values = values.to_numpy(dtype=np.float64)
+    if not np.isfinite(values).all():
+        return 0
+    distinct = np.unique(values)
+    fractional = bool((distinct != np.round(distinct)).any())
+    return len(distinct) if len(distinct) > max_classes and (fractional or 2 * len(distinct) > len(values)) else 0
+
+
 def _target(frame: Any, target: str, task: str, where: str) -> tuple[np.ndarray, dict[str, Any]]:
     if task == "classification":
+        if distinct := _continuous(frame[target].to_numpy(dtype=object)):
+            raise DataValidationError(
+                f"{where}: target '{target}' has {distinct} distinct values; for a numeric target use "
+                "tabular/regression (timeseries/regression for series), or bin it into classes."
+            )
         y, names = encode_labels(frame[target].to_numpy(dtype=object), where, target)
         return y, {"num_classes": len(names), "class_names": names, "target_name": target}
     y = common.numeric_column(frame[target].to_numpy(dtype=object), where, target).astype(np.float32)
@@ -140,6 +210,7 @@ def _check(parts: list[tuple[str, Split]], task: str, meta: dict[str, Any], wher
         common.check_classification(parts, meta["num_classes"], where, meta["class_names"])
     else:
         common.check_regression(parts, where, meta["target_name"])
+    validate.warn_small_splits(parts, where, class_names=meta.get("class_names"))
 
 
 def _file_meta(path: Path, seed: int) -> dict[str, Any]:
@@ -158,6 +229,18 @@ def _is_numeric_column(values: np.ndarray) -> bool:
     return bool(parsed.notna().sum() * 2 > len(present))
 
 
+def _check_formatted_numbers(values: np.ndarray, where: str, column: str) -> None:
+    """Raise when a text column holds numbers written with symbols or separators (see `read_csv`)."""
+    example = common.formatted_number_example(values)
+    if example is not None:
+        raise DataValidationError(
+            f"{where}: column '{column}' reads as text but holds numbers such as '{example}'. Pass the "
+            "decimal and thousands options for the file's number format (e.g. {\"decimal\": \",\"} for "
+            "50,12 or {\"thousands\": \",\"} for $50,123; currency symbols and % are then removed), or list "
+            "the column in categorical if it really is a category."
+        )
+
+
 # === Tabular ===
 
 
@@ -173,6 +256,8 @@ def load_csv_tabular(
     drop: Sequence[str] | None = None,
     encoding: str = "utf-8-sig",
     delimiter: str = ",",
+    decimal: str = ".",
+    thousands: str | None = None,
 ) -> Dataset:
     """Load a CSV with a header as a tabular dataset (numeric and categorical inputs).
 
@@ -181,8 +266,10 @@ def load_csv_tabular(
     numbers, otherwise numeric; pass `categorical=[...]` to choose (then all other inputs must be
     numeric). Missing cells (empty or NaN) anywhere, a text cell in a numeric column and a missing
     label raise `DataValidationError` naming the file, column and data row (1-based, header
-    excluded). Numbers are not normalized; category codes are learned from the train split
-    (0 = unseen).
+    excluded), and so does a detected categorical column that holds formatted numbers (`50,12`,
+    `$50,123`: pass `decimal`/`thousands`, or list it in `categorical`). A categorical column
+    with mostly distinct values warns (`validate.HighCardinalityWarning`). Numbers are not
+    normalized; category codes are learned from the train split (0 = unseen).
 
     Split: seeded `test_fraction` of rows for test, then `val_fraction` of the rest for
     validation; stratified by class for classification, random for regression.
@@ -199,6 +286,8 @@ def load_csv_tabular(
         drop: optional sequence of str. Columns to ignore.
         encoding: str. The file's text encoding.
         delimiter: str. The field separator.
+        decimal: str. The decimal mark of the file's numbers (`","` for `50,12`; see `read_csv`).
+        thousands: optional str. The thousands separator of its numbers (`","` for `$50,123`).
 
     Returns:
         A `Dataset` with x `{"numeric": float32 (n, k), "categorical": int32 (n, m)}`.
@@ -215,7 +304,7 @@ def load_csv_tabular(
     _check_task(task)
     path = Path(path)
     where = path.name
-    frame = read_csv(path, encoding=encoding, delimiter=delimiter)
+    frame = read_csv(path, encoding=encoding, delimiter=delimiter, decimal=decimal, thousands=thousands)
     columns = list(frame.columns)
     drop_list, categorical_list = _as_list(drop), _as_list(categorical)
     validate.check_columns(columns, [target, *drop_list, *categorical_list], where, allow_extra=True)
@@ -229,6 +318,8 @@ def load_csv_tabular(
         )
     if categorical is None:
         categorical_list = [c for c in inputs if not _is_numeric_column(frame[c].to_numpy(dtype=object))]
+        for column in categorical_list:
+            _check_formatted_numbers(frame[column].to_numpy(dtype=object), where, column)
     numeric_names = [c for c in inputs if c not in categorical_list]
     categorical_names = [c for c in inputs if c in categorical_list]
     numeric = np.zeros((len(frame), len(numeric_names)), dtype=np.float64)
@@ -246,6 +337,7 @@ def load_csv_tabular(
         raw[:, j] = [
             v.strip() for v in common.text_column(frame[column].to_numpy(dtype=object), where, column)
         ]
+        validate.warn_high_cardinality(raw[:, j], where, column)
     stratify = task == "classification"
     index = splits.train_val_test(y, test_fraction, val_fraction, seed, stratify=stratify)
     train, val, test, table_meta = tabular.build_tabular_splits(
@@ -278,6 +370,8 @@ def load_text_csv(
     val_fraction: float = 0.2,
     encoding: str = "utf-8-sig",
     delimiter: str = ",",
+    decimal: str = ".",
+    thousands: str | None = None,
 ) -> Dataset:
     """Load a CSV of texts and labels as a text dataset (raw str; tokenize with `zoo.data.text`).
 
@@ -295,6 +389,8 @@ def load_text_csv(
         val_fraction: float. Share of the remaining rows for validation.
         encoding: str. The file's text encoding.
         delimiter: str. The field separator.
+        decimal: str. The decimal mark of the file's numbers (`","` for `50,12`; see `read_csv`).
+        thousands: optional str. The thousands separator of its numbers (`","` for `$50,123`).
 
     Returns:
         A `Dataset` whose x are numpy arrays of Python str (dtype object).
@@ -311,7 +407,7 @@ def load_text_csv(
     _check_task(task)
     path = Path(path)
     where = path.name
-    frame = read_csv(path, encoding=encoding, delimiter=delimiter)
+    frame = read_csv(path, encoding=encoding, delimiter=delimiter, decimal=decimal, thousands=thousands)
     validate.check_columns(list(frame.columns), [text_column, target], where, allow_extra=True)
     if text_column == target:
         raise DataValidationError(
@@ -339,6 +435,11 @@ def load_text_csv(
 
 def _scale_images(images: np.ndarray, where: str) -> np.ndarray:
     """Float32 `(n, H, W, C)` in [0, 1] from uint8 (or integer <= 255) or float [0, 1] arrays."""
+    if images.ndim not in (3, 4):
+        raise DataValidationError(
+            f"{where}: images must be (n, height, width) or (n, height, width, channels); got shape "
+            f"{images.shape}."
+        )
     if images.ndim == 3:
         images = images[..., np.newaxis]
     if images.dtype.kind not in "uifb":
@@ -380,6 +481,11 @@ def _npz_labels(labels: np.ndarray, n: int, where: str) -> np.ndarray:
 
 
 def _read_npz(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    if not zipfile.is_zipfile(path):
+        raise DataValidationError(
+            f"{path.name}: not a valid NPZ file (an NPZ is a zip archive of arrays, as numpy.savez writes); "
+            "save the images and labels with numpy.savez, or pass a folder of images."
+        )
     try:
         archive = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as error:
@@ -559,6 +665,12 @@ def load_images(
             )
             labels_all.append(given[name][1])
         values = np.concatenate(labels_all)
+        if values.dtype.kind == "f" and (distinct := _continuous(values)):
+            raise DataValidationError(
+                f"{where}: labels are floats with {distinct} distinct values (e.g. {values[0]:g}); expected "
+                "integer class ids (or class names), one class per image: image/classification does not "
+                "predict a continuous value."
+            )
         if values.dtype.kind == "f" and np.isfinite(values).all() and (values == np.round(values)).all():
             values = values.astype(np.int64)  # float class ids such as 0.0 / 1.0
             given = {k: (x, y.astype(np.int64)) for k, (x, y) in given.items()}
@@ -623,6 +735,7 @@ def load_images(
     if class_names is None:  # pragma: no cover - every branch above sets it
         raise DataValidationError(f"{where}: no classes found.")
     common.check_classification(parts, len(class_names), where, class_names)
+    validate.warn_small_splits(parts, where, class_names=class_names)
     meta: dict[str, Any] = {
         "source": path.name,
         "path": str(path),
@@ -641,22 +754,81 @@ def load_images(
 # === Time series ===
 
 
-def _order(frame: Any, time_column: str, where: str) -> np.ndarray:
+_TIME_WORDS = {"time", "timestamp", "date", "datetime", "cycle", "step", "t", "day", "period"}
+
+
+def _time_key(values: np.ndarray, where: str, time_column: str) -> np.ndarray:
+    """Sortable times of a column of numbers or ISO 8601 dates."""
     import pandas as pd
 
-    values = frame[time_column].to_numpy(dtype=object)
     common.text_column(values, where, time_column)  # no missing time stamps
     if _is_numeric_column(values):
-        key = common.numeric_column(values, where, time_column)
-    else:
+        return common.numeric_column(values, where, time_column)
+    try:
+        return pd.to_datetime(pd.Series(values), format="ISO8601").to_numpy(dtype="datetime64[ns]")
+    except (ValueError, TypeError):
+        raise DataValidationError(
+            f"{where}: column '{time_column}' holds neither numbers nor ISO 8601 dates; expected "
+            "one of them."
+        ) from None
+
+
+def _check_unique_times(
+    key: np.ndarray, ids: np.ndarray | None, raw: np.ndarray, where: str, time_column: str, group: str | None
+) -> None:
+    """Raise when a time appears twice within one series (`ids`: its group per row, file order)."""
+    import pandas as pd
+
+    series = np.zeros(len(key), dtype=int) if ids is None else ids
+    repeated = np.flatnonzero(pd.DataFrame({"series": series, "time": key}).duplicated().to_numpy())
+    if not repeated.size:
+        return
+    j = int(repeated[0])
+    i = int(np.flatnonzero((series == series[j]) & (key == key[j]))[0])
+    who = f"column '{time_column}'" if ids is None else f"{group} '{ids[j]}'"
+    raise DataValidationError(
+        f"{where}: {who} has time '{str(raw[j]).strip()}' twice ({common.csv_row(i)} and data row {j + 1}); "
+        f"expected one row per time step{'' if ids is None else ' in each group'}. Remove or aggregate the "
+        "duplicated rows."
+    )
+
+
+def _warn_time_order(frame: Any, ids: np.ndarray | None, where: str, group: str | None) -> None:
+    """Warn (`TimeOrderWarning`) when a column named like a time goes backwards within a series."""
+    series = np.zeros(len(frame), dtype=int) if ids is None else ids
+    for column in [c for c in frame.columns if _TIME_WORDS & set(re.split(r"[^a-z]+", c.lower()))]:
         try:
-            key = pd.to_datetime(pd.Series(values), format="ISO8601").to_numpy(dtype="datetime64[ns]")
-        except (ValueError, TypeError):
-            raise DataValidationError(
-                f"{where}: column '{time_column}' holds neither numbers nor ISO 8601 dates; expected "
-                "one of them."
-            ) from None
-    return np.argsort(key, kind="stable")
+            key = _time_key(frame[column].to_numpy(dtype=object), where, column)
+        except DataValidationError:
+            continue  # not a time after all
+        for g in dict.fromkeys(series):
+            rows = np.flatnonzero(series == g)
+            back = np.flatnonzero(key[rows][1:] < key[rows][:-1])
+            if back.size:
+                within = "" if ids is None else f" within {group} '{g}'"
+                warnings.warn(
+                    f"{where}: column '{column}' goes back in time{within} at "
+                    f"{common.csv_row(int(rows[back[0] + 1]))}; rows are used in file order, so windows mix "
+                    f"time steps. Pass {{\"time_column\": \"{column}\"}} to sort the rows by it.",
+                    validate.TimeOrderWarning,
+                    stacklevel=3,
+                )
+                return
+
+
+def _feature_column(frame: Any, column: str, where: str) -> np.ndarray:
+    """A numeric feature column; a text column's message suggests the `group` or `drop` options."""
+    values = frame[column].to_numpy(dtype=object)
+    try:
+        return common.numeric_column(values, where, column)
+    except DataValidationError as error:
+        _check_formatted_numbers(values, where, column)
+        if _is_numeric_column(values):
+            raise
+        raise DataValidationError(
+            f"{error} Time-series features must be numbers: if '{column}' names the series (e.g. a machine "
+            f"id), pass {{\"group\": \"{column}\"}}; otherwise pass {{\"drop\": [\"{column}\"]}}."
+        ) from None
 
 
 def load_timeseries_csv(
@@ -675,13 +847,18 @@ def load_timeseries_csv(
     stride: int = 1,
     encoding: str = "utf-8-sig",
     delimiter: str = ",",
+    decimal: str = ".",
+    thousands: str | None = None,
 ) -> Dataset:
     """Load a long-format CSV of numeric series as sliding windows with the target at each window's end.
 
     Each example is `window` consecutive rows of the `features` (default: every numeric column
     except the target, group, time and `drop` columns) and its label is `target` on the window's
     last row. The target is never an input feature. Values are not normalized (the model's
-    `Normalization` layer adapts on train). Rows are in file order, or sorted by `time_column`.
+    `Normalization` layer adapts on train). Rows are in file order, or sorted by `time_column`:
+    a time repeated within a series raises `DataValidationError`; without `time_column`, a
+    column named like a time (`time`, `date`, `cycle`, `step`, ...) that goes backwards within a
+    series warns (`validate.TimeOrderWarning`).
 
     Split, leakage-free:
     - with `group` (e.g. a machine or patient id): whole groups, seeded: `test_fraction` of the
@@ -705,6 +882,8 @@ def load_timeseries_csv(
         stride: int. Step between windows.
         encoding: str. The file's text encoding.
         delimiter: str. The field separator.
+        decimal: str. The decimal mark of the file's numbers (`","` for `50,12`; see `read_csv`).
+        thousands: optional str. The thousands separator of its numbers (`","` for `$50,123`).
 
     Returns:
         A `Dataset` of float32 windows `(n, window, features)`; meta `window`, `feature_names`.
@@ -719,11 +898,11 @@ def load_timeseries_csv(
     ((48, 5, 1), ['pressure'], 2)
     """
     _check_task(task)
-    if int(window) < 1 or int(stride) < 1:
-        raise DataValidationError(f"window is {window} and stride {stride}; expected positive integers.")
+    if any(isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1 for v in (window, stride)):
+        raise DataValidationError(f"window is {window!r} and stride {stride!r}; expected positive integers.")
     path = Path(path)
     where = path.name
-    frame = read_csv(path, encoding=encoding, delimiter=delimiter)
+    frame = read_csv(path, encoding=encoding, delimiter=delimiter, decimal=decimal, thousands=thousands)
     columns = list(frame.columns)
     special = [target] + [c for c in (group, time_column) if c is not None]
     drop_list, feature_list = _as_list(drop), _as_list(features)
@@ -739,9 +918,7 @@ def load_timeseries_csv(
     if not feature_list:
         raise DataValidationError(f"{where}: no feature columns besides the target; expected at least one.")
     # Parse and check in file order (so messages name the file's rows), then sort by time.
-    x_rows = np.stack(
-        [common.numeric_column(frame[c].to_numpy(dtype=object), where, c) for c in feature_list], axis=1
-    )
+    x_rows = np.stack([_feature_column(frame, c, where) for c in feature_list], axis=1)
     if (np.abs(x_rows) > np.finfo(np.float32).max).any():
         i, j = (int(v) for v in np.argwhere(np.abs(x_rows) > np.finfo(np.float32).max)[0])
         raise DataValidationError(
@@ -752,9 +929,14 @@ def load_timeseries_csv(
     y_rows, target_meta = _target(frame, target, task, where)
     ids = None if group is None else common.text_column(frame[group].to_numpy(dtype=object), where, group)
     if time_column is not None:
-        order = _order(frame, time_column, where)
+        raw_times = frame[time_column].to_numpy(dtype=object)
+        key = _time_key(raw_times, where, time_column)
+        _check_unique_times(key, ids, raw_times, where, time_column, group)
+        order = np.argsort(key, kind="stable")
         x_rows, y_rows = x_rows[order], y_rows[order]
         ids = None if ids is None else ids[order]
+    else:
+        _warn_time_order(frame, ids, where, group)
     rng = np.random.default_rng(seed)
 
     def windowed(rows: np.ndarray, label: str) -> tuple[np.ndarray, np.ndarray]:
@@ -847,7 +1029,63 @@ def _registered(
     except TypeError as error:
         allowed = [p for p in inspect.signature(loader).parameters if p != "path"]
         raise ConfigError(f"Dataset '{name}': {error}. Its options are: {', '.join(allowed)}.") from None
-    return loader(resolved, **options)
+    hints = typing.get_type_hints(loader)
+    return loader(resolved, **{k: _option(name, k, v, hints[k]) for k, v in options.items()})
+
+
+def _as_int(value: Any) -> int:
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError(value)
+    return int(value)  # also "10" and 10.0
+
+
+def _as_float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError(value)
+    return float(value)  # also "0.2"
+
+
+def _as_str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(value)
+    return value
+
+
+def _as_names(value: Any) -> str | list[str]:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise TypeError(value)
+
+
+def _as_size(value: Any) -> tuple[int, int]:
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise TypeError(value)
+    return _as_int(value[0]), _as_int(value[1])
+
+
+# How a data option (e.g. from --data-options JSON) is converted, by the loader's type hint.
+_OPTION_TYPES: dict[Any, tuple[Callable[[Any], Any], str]] = {
+    int: (_as_int, "an integer (or a string of one)"),
+    float: (_as_float, "a number (or a string of one)"),
+    str: (_as_str, "a string"),
+    Sequence: (_as_names, "a column name or a list of column names"),
+    tuple: (_as_size, "a list of two integers [height, width]"),
+}
+
+
+def _option(dataset: str, key: str, value: Any, hint: Any) -> Any:
+    """A loader option converted to its annotated type, or `ConfigError` naming it and the type."""
+    kinds = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    if value is None and type(None) in kinds:
+        return None
+    kind = next(k for k in kinds if k is not type(None))
+    convert, expected = _OPTION_TYPES.get(typing.get_origin(kind) or kind, (lambda v: v, ""))
+    try:
+        return convert(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"Dataset '{dataset}': option '{key}' is {value!r}; expected {expected}.") from None
 
 
 def csv_tabular(

@@ -8,6 +8,7 @@ value expected. Inside the zoo, code trusts data that has passed these checks.
 
 from __future__ import annotations
 
+import difflib
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -21,6 +22,18 @@ class ImbalanceWarning(UserWarning):
     """A class is rare enough that accuracy alone will mislead; report F1, recall or PR-AUC."""
 
 
+class SmallSplitWarning(UserWarning):
+    """A validation or test split is too small (or misses a class) for its metrics to be reliable."""
+
+
+class HighCardinalityWarning(UserWarning):
+    """A categorical column has so many distinct values that most categories are seen once or never."""
+
+
+class TimeOrderWarning(UserWarning):
+    """Time goes backwards within a series in file order, and the loader keeps file order."""
+
+
 def check_columns(
     found: Sequence[str], expected: Sequence[str], where: str, *, allow_extra: bool = False
 ) -> None:
@@ -32,11 +45,14 @@ def check_columns(
         where: str. The file (and split) being checked, used in the message.
         allow_extra: bool. Whether columns beyond `expected` are allowed.
 
+    A missing column's message lists the columns found and the closest names; a header read as
+    one column holding `;`, a tab or `|` hints that the file uses another field separator.
+
     Example:
     >>> check_columns(["a", "b"], ["b", "a"], "f.csv")
-    >>> check_columns(["a"], ["a", "b"], "f.csv")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    >>> check_columns(["age", "churned"], ["churn"], "f.csv", allow_extra=True)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    DataValidationError: f.csv: missing column(s) ['b']; expected columns ['a', 'b'].
+    zoo.errors.DataValidationError: f.csv: missing column(s) ['churn']; ... Did you mean 'churned' for 'churn'?
     """
     found = [str(c) for c in found]
     duplicated = sorted({c for c in found if found.count(c) > 1})
@@ -50,7 +66,14 @@ def check_columns(
     if extra and not allow_extra:
         problems.append(f"unexpected column(s) {extra}")
     if problems:
-        raise DataValidationError(f"{where}: {'; '.join(problems)}; expected columns {list(expected)}.")
+        hints = [f"The file's columns are {found}."] if missing else []
+        close = {c: difflib.get_close_matches(c, found, n=1) for c in missing}
+        hints += [f"Did you mean '{m[0]}' for '{c}'?" for c, m in close.items() if m]
+        separators = [s for s in (";", "\t", "|") if len(found) == 1 and s in found[0]]
+        hints += [f"The header is one column holding {s!r}: set the delimiter option to {s!r}." for s in separators]
+        raise DataValidationError(
+            f"{where}: {'; '.join(problems)}; expected columns {list(expected)}. {' '.join(hints)}".rstrip()
+        )
 
 
 def check_finite(
@@ -228,6 +251,100 @@ def warn_imbalance(
         f"below the {100 * threshold:.1f}% threshold; class counts {{{all_counts}}}. "
         "Accuracy will mislead: report F1, recall or PR-AUC, or weight the classes.",
         ImbalanceWarning,
+        stacklevel=2,
+    )
+    return True
+
+
+def warn_small_splits(
+    splits: Sequence[tuple[str, Any]],
+    where: str,
+    *,
+    min_rows: int = 20,
+    class_names: Sequence[str] | None = None,
+) -> bool:
+    """Warn (`SmallSplitWarning`) when a validation or test split is too small to measure a model on.
+
+    Every split but the first (train) warns below `min_rows` rows; with `class_names`
+    (classification), the `"test"` split also warns when a class has no rows in it.
+
+    Args:
+        splits: sequence of `(name, Split)`, train first.
+        where: str. The file the data came from.
+        min_rows: int. The fewest rows whose metrics are worth reporting.
+        class_names: optional sequence of str. The classes, for classification.
+
+    Returns:
+        `True` when it warned.
+
+    Example:
+    >>> import warnings
+    >>> from zoo.data.types import Split
+    >>> parts = [("train", Split(np.zeros(3), np.array([0, 1, 0]))), ("test", Split(np.zeros(1), np.array([0])))]
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_small_splits(parts, "f.csv", class_names=["no", "yes"])
+    True
+    >>> [str(w.message)[:40] for w in caught]
+    ['f.csv (test): 1 row(s), fewer than 20; m', "f.csv (test): class(es) ['yes'] have no "]
+    """
+    messages = []
+    for name, split in splits[1:]:
+        n = len(split.y)
+        if 0 < n < min_rows:
+            messages.append(
+                f"{where} ({name}): {n} row(s), fewer than {min_rows}; metrics on it will be unreliable. "
+                f"Use more data or a larger {name}_fraction."
+            )
+        if name == "test" and class_names is not None and n:
+            absent = [c for i, c in enumerate(class_names) if not np.any(np.asarray(split.y) == i)]
+            if absent:
+                messages.append(
+                    f"{where} (test): class(es) {absent} have no test rows, so their recall and F1 are not "
+                    "measured. Use more data or a larger test_fraction."
+                )
+    for message in messages:
+        warnings.warn(message, SmallSplitWarning, stacklevel=2)
+    return bool(messages)
+
+
+def warn_high_cardinality(
+    values: Any, where: str, column: str, *, max_share: float = 0.5, max_distinct: int = 50
+) -> bool:
+    """Warn (`HighCardinalityWarning`) when a categorical column has more distinct values than is useful.
+
+    It warns when the distinct values are more than `max_share` of the rows and more than
+    `max_distinct`: most categories are then seen once, and a value unseen in training
+    (code 0) is common at test time. Such a column is usually an id (drop it) or a number.
+
+    Args:
+        values: array-like. The column's values.
+        where: str. The file, named in the message.
+        column: str. The column, named in the message.
+        max_share: float. The largest share of distinct values per row that does not warn.
+        max_distinct: int. The largest number of distinct values that never warns.
+
+    Returns:
+        `True` when it warned.
+
+    Example:
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_high_cardinality([f"id{i}" for i in range(80)], "f.csv", "customer")
+    True
+    >>> str(caught[0].message).split(",")[0]
+    "f.csv: categorical column 'customer' has 80 distinct values in 80 rows"
+    """
+    cells = np.asarray(values, dtype=object).reshape(-1)
+    distinct = len({str(v) for v in cells})
+    if distinct <= max_distinct or distinct <= max_share * len(cells):
+        return False
+    warnings.warn(
+        f"{where}: categorical column '{column}' has {distinct} distinct values in {len(cells)} rows, so "
+        "most categories are seen once or never. If it is an id, drop it (the drop option); if it "
+        "holds numbers, make it numeric.",
+        HighCardinalityWarning,
         stacklevel=2,
     )
     return True
