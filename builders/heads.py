@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import keras
 
+from builders.checks import check_size, is_int
 from builders.errors import ConfigError
 
 HEAD_KINDS = ("binary", "multiclass", "multilabel", "regression", "forecast")
@@ -46,7 +47,7 @@ class HeadConfig:
             raise ConfigError(f"HeadConfig.kind must be one of {HEAD_KINDS}, got {self.kind!r}.")
         for field in ("num_outputs", "horizon"):
             value = getattr(self, field)
-            if not _is_int(value) or value < 1:
+            if not is_int(value) or value < 1:
                 raise ConfigError(f"HeadConfig: num_outputs and horizon must be integers >= 1, got {field}={value!r}.")
         if self.kind == "binary" and self.num_outputs != 1:
             raise ConfigError(f"HeadConfig: a binary head has one output (got num_outputs={self.num_outputs}).")
@@ -56,7 +57,7 @@ class HeadConfig:
             units = None if isinstance(self.hidden_units, str | bytes) else list(self.hidden_units)
         except TypeError:
             units = None
-        if units is None or not all(_is_int(u) and u >= 1 for u in units):
+        if units is None or not all(is_int(u) and u >= 1 for u in units):
             raise ConfigError(f"HeadConfig.hidden_units must be a list of integers >= 1, got {self.hidden_units!r}.")
         if not _is_real(self.dropout) or not 0 <= self.dropout < 1:
             raise ConfigError(f"HeadConfig.dropout must be a number in [0, 1), got {self.dropout!r}.")
@@ -68,10 +69,6 @@ class HeadConfig:
     @property
     def activation(self) -> str | None:
         return {"binary": "sigmoid", "multiclass": "softmax", "multilabel": "sigmoid"}.get(self.kind)
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _is_real(value) -> bool:
@@ -88,6 +85,7 @@ def build_head(config: HeadConfig, input_dim: int, dtype=None, name: str = "head
     >>> build_head(HeadConfig("forecast", num_outputs=2, horizon=5), input_dim=8).output_shape
     (None, 5, 2)
     """
+    input_dim = check_size("build_head", "input_dim", input_dim)
     kw = {"dtype": dtype} if dtype is not None else {}
     layers: list = [keras.Input(shape=(input_dim,), name="features")]
     for i, units in enumerate(config.hidden_units):

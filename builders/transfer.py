@@ -93,6 +93,9 @@ def transfer_model(
 def get_backbone(model: keras.Model) -> Backbone:
     """The backbone inside a model made by `transfer_model` (or the first member's, for an ensemble).
 
+    It takes a model, not a name: `builders.build_backbone(name, ...)` builds a backbone by its
+    registered name (`builders.list_backbones()`).
+
     Example:
     >>> from builders.backbones import RNNBackbone
     >>> from builders.heads import HeadConfig, build_head
@@ -100,6 +103,11 @@ def get_backbone(model: keras.Model) -> Backbone:
     >>> get_backbone(transfer_model(base, build_head(HeadConfig("regression"), 3))) is base
     True
     """
+    if not isinstance(model, keras.Model):
+        hint = f" To build the backbone registered as {model!r}, call builders.build_backbone({model!r}, ...)." \
+            if isinstance(model, str) else ""
+        raise ConfigError(f"get_backbone takes a keras.Model built by transfer_model(), got {type(model).__name__} "
+                          f"{model!r}.{hint} Registered backbones: builders.list_backbones().")
     for layer in model.layers:
         layer = layer.layer if isinstance(layer, InferenceMode) else layer
         if isinstance(layer, Backbone):

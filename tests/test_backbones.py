@@ -284,3 +284,79 @@ def test_recommender_implicit_feedback_is_svdpp_and_saves_the_rated_items(tmp_pa
     np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(backbone(x)), rtol=1e-6)
     with pytest.raises(builders.errors.ConfigError, match="item ids must be in"):
         backbone.adapt({"user": np.array([0]), "item": np.array([9])})
+
+
+@pytest.mark.parametrize("build,message", [
+    (lambda: builders.CNNBackbone(input_shape=(-28, 28, 1)), r"CNNBackbone: input_shape must be a list of integers >= 1"),
+    (lambda: builders.CNNBackbone(filters="32"), r"filters must be a list of integers >= 1, got '32' \(str\)"),
+    (lambda: builders.CNNBackbone(filters=()), "filters must list at least one"),
+    (lambda: builders.ApplicationBackbone("MobileNetV2", input_shape=(0, 32, 3)), "ApplicationBackbone: input_shape"),
+    (lambda: builders.RNNBackbone(num_features=3, units=0), "RNNBackbone: units must be an integer >= 1, got 0"),
+    (lambda: builders.RNNBackbone(sequence_length=-10, num_features=3), "sequence_length must be an integer >= 1 or None"),
+    (lambda: builders.RNNBackbone(vocabulary_size=0), "vocabulary_size must be an integer >= 2 or None, got 0"),
+    (lambda: builders.TabularBackbone(num_numeric=2, categorical_cardinalities=[0]),
+     r"categorical_cardinalities must be a list of integers >= 1, got \[0\]"),
+    (lambda: builders.TabularBackbone(num_numeric=2, hidden_units="64"), r"hidden_units must be .*, got '64' \(str\)"),
+    (lambda: builders.TabularBackbone(num_numeric=-1, categorical_cardinalities=[3]), "num_numeric must be an integer >= 0"),
+    (lambda: builders.TabularBackbone(num_numeric=2, architecture="transformer", num_heads=0), "num_heads must be"),
+    (lambda: builders.TransformerBackbone(8, vocabulary_size=0), "vocabulary_size must be an integer >= 2 or None, got 0"),
+    (lambda: builders.TransformerBackbone(0, vocabulary_size=50), "sequence_length must be an integer >= 1, got 0"),
+    (lambda: builders.TransformerBackbone(8, vocabulary_size=50, num_heads=0), "num_heads must be an integer >= 1"),
+    (lambda: builders.TransformerBackbone(8, vocabulary_size=50, oov_id=50), r"oov_id must be a token id in \[0, "),
+    (lambda: builders.TemporalCNNBackbone(sequence_length=-5, num_features=3), "sequence_length must be an integer >= 1"),
+    (lambda: builders.TemporalCNNBackbone(sequence_length=5, num_features=3, filters="10"), "filters must be a list"),
+    (lambda: builders.TemporalCNNBackbone(sequence_length=5, num_features=3, dense_units=-1), "dense_units must be .* >= 0"),
+    (lambda: build_backbone("bag_of_words", vocabulary_size=1), "vocabulary_size must be an integer >= 2, got 1"),
+    (lambda: builders.RecommenderBackbone(num_users="10", num_items=3), r"num_users must be an integer >= 1, got '10'"),
+    (lambda: builders.RecommenderBackbone(num_users=10, num_items=3, mlp_units="8"), "mlp_units must be a list"),
+    (lambda: builders.HubTextBackbone(keras_hub.models.BertBackbone(20, 1, 2, 8, 16, max_sequence_length=12), 0),
+     "HubTextBackbone: sequence_length must be an integer >= 1, got 0"),
+    (lambda: build_head(HeadConfig("binary"), 0), "build_head: input_dim must be an integer >= 1, got 0"),
+])
+def test_bad_sizes_raise_config_errors_naming_the_argument_and_range(build, message):
+    with pytest.raises(ConfigError, match=message):
+        build()
+
+
+def test_sizes_from_numpy_are_accepted_and_stored_as_json_ints():
+    backbone = builders.TabularBackbone(num_numeric=np.int64(2), categorical_cardinalities=np.array([3, 4]),
+                                        hidden_units=(np.int32(4),))
+    config = backbone.get_config()
+    assert config["categorical_cardinalities"] == [3, 4] and config["hidden_units"] == [4]
+    assert all(type(v) is int for v in [config["num_numeric"], *config["categorical_cardinalities"]])
+    assert build_backbone("bag_of_words", vocabulary_size=np.int64(20)).output_dim == 20
+
+
+def test_get_backbone_of_a_name_says_it_takes_a_model_and_where_names_go():
+    with pytest.raises(ConfigError, match=r"takes a keras.Model .* got str 'tabluar'.*builders.build_backbone\('tabluar'"):
+        get_backbone("tabluar")
+
+
+def test_tabular_codes_outside_the_vocabulary_are_read_as_unseen_and_survive_save(tmp_path):
+    keras.utils.set_random_seed(0)
+    backbone = builders.TabularBackbone(num_numeric=1, categorical_cardinalities=[4, 3], hidden_units=(4,))
+    model = transfer_model(backbone, build_head(HeadConfig("multiclass", 3), backbone.output_dim), freeze=False)
+    numeric = np.zeros((5, 1), "float32")
+    codes = np.array([[-1, 2], [4, -7], [99, 3], [0, 0], [3, 2]], "int32")
+    unseen = np.array([[0, 2], [0, 0], [0, 0], [0, 0], [3, 2]], "int32")
+    expected = np.asarray(model({"numeric": numeric, "categorical": unseen}))
+    np.testing.assert_allclose(np.asarray(model({"numeric": numeric, "categorical": codes})), expected)
+    assert not np.allclose(expected[0], expected[4])  # the codes in range still matter
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)
+    np.testing.assert_allclose(loaded.predict({"numeric": numeric, "categorical": codes}, verbose=0), expected, atol=1e-6)
+
+
+def test_transformer_ids_outside_the_vocabulary_become_padding_or_the_oov_id(tmp_path):
+    keras.utils.set_random_seed(0)
+    small = dict(sequence_length=6, vocabulary_size=20, hidden_dim=8, num_layers=1, num_heads=2, intermediate_dim=8)
+    padded = builders.TransformerBackbone(**small)
+    np.testing.assert_allclose(np.asarray(padded(np.array([[5, 7, 20, -1, 500]]))),
+                               np.asarray(padded(np.array([[5, 7, 0, 0, 0]]))), atol=1e-6)
+    backbone = builders.TransformerBackbone(**small, oov_id=1)
+    expected = np.asarray(backbone(np.array([[5, 1, 1]])))
+    np.testing.assert_allclose(np.asarray(backbone(np.array([[5, 20, -3]]))), expected, atol=1e-6)
+    assert builders.TransformerBackbone.from_config(backbone.get_config()).oov_id == 1
+    backbone.save(tmp_path / "b.keras")
+    loaded = keras.models.load_model(tmp_path / "b.keras", safe_mode=True)
+    np.testing.assert_allclose(loaded.predict(np.array([[5, 20, -3]]), verbose=0), expected, atol=1e-6)

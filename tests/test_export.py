@@ -13,7 +13,19 @@ from builders import HeadConfig
 from zoo.data.text import fit_tokenizer, tokenize
 from zoo.data.types import Dataset, Split
 from zoo.errors import ChecksumError, ConfigError
-from zoo.export import REPORT_FILE, ExportError, export, predict_saved_model, preprocessing_nodes, verify_export
+from zoo.export import (
+    REPORT_FILE,
+    Endpoint,
+    ExportError,
+    ServingInputs,
+    convert_to_tflite,
+    export,
+    predict_saved_model,
+    predict_tflite,
+    preprocessing_nodes,
+    verify_export,
+    write_saved_model,
+)
 from zoo.tasks.base import BackboneSpec, Task
 
 TINY_TABULAR = {"hidden_units": [16]}
@@ -62,6 +74,30 @@ def test_savedmodel_takes_the_tabular_feature_dict_and_matches_keras(tabular_run
     served = predict_saved_model(tmp_path / "sm" / "saved_model", "serving_default", test)
     np.testing.assert_allclose(served, tabular_run.model.predict(test, verbose=0), atol=1e-6)
     assert report["source_model_sha256"] == zoo.data.sources.sha256(tabular_run.run_dir / "model.keras")
+
+
+def test_tabular_codes_outside_the_vocabulary_are_unseen_in_savedmodel_and_tflite(tmp_path):
+    """pandas gives -1 for an unknown or missing category, and a client may send one past the vocabulary:
+    both are served as code 0 (unseen) by Keras, the SavedModel and TFLite alike, instead of the last
+    category's embedding (-1) or an InvalidArgumentError."""
+    import keras
+    import tensorflow as tf
+
+    from builders import TabularBackbone, build_head, transfer_model
+
+    keras.utils.set_random_seed(0)
+    backbone = TabularBackbone(num_numeric=1, categorical_cardinalities=[4], hidden_units=(4,))
+    model = transfer_model(backbone, build_head(HeadConfig("binary"), backbone.output_dim), freeze=False)
+    specs = {"numeric": tf.TensorSpec((None, 1), tf.float32, name="numeric"),
+             "categorical": tf.TensorSpec((None, 1), tf.int32, name="categorical")}
+    write_saved_model(tmp_path / "sm", model, ServingInputs({"serve": Endpoint(specs, lambda x: x)}))
+    (tmp_path / "m.tflite").write_bytes(convert_to_tflite(tmp_path / "sm", "serve"))
+    x = {"numeric": np.zeros((5, 1), "float32"), "categorical": np.array([[-1], [4], [1000], [0], [3]], "int32")}
+    unseen = model.predict({**x, "categorical": np.array([[0], [0], [0], [0], [3]], "int32")}, verbose=0)
+    assert unseen[4] != pytest.approx(unseen[0])  # the last category is not "unseen"
+    for served in (model.predict(x, verbose=0), predict_saved_model(tmp_path / "sm", "serving_default", x),
+                   predict_tflite(tmp_path / "m.tflite", "serve", x)):
+        np.testing.assert_allclose(served, unseen, atol=1e-6)
 
 
 def test_tflite_float_and_int8_quantized_with_metric_change(tabular_run, tmp_path):

@@ -13,7 +13,9 @@ takes RAW inputs, with the preprocessing the zoo's loaders apply put inside the 
   When the task smooths each engine's sensors over its history (C-MAPSS `smoothing`), the windows
   are those smoothed values: the smoothing needs the engine's past, so it stays outside the model.
 - tabular (and recommendation): the model's own input dict (numeric float32, categorical int32
-  codes; `export_report.json` lists the column names and category codes).
+  codes; `export_report.json` lists the column names and category codes). Code i + 1 is category
+  i and 0 is unseen; any other code (the -1 pandas `.cat.codes` gives an unknown or missing value,
+  or one past the vocabulary) is read as unseen inside the model, in TFLite as well.
 
 `format="tflite"` converts that SavedModel with `tf.lite.TFLiteConverter`, optionally quantized
 (`"float16"` weights, or `"int8"` weights and activations calibrated on training inputs).
@@ -392,7 +394,8 @@ def _dict_inputs(model: Any, data: Dataset, test_rows: np.ndarray, calibration_r
         description["numeric"]["columns"] = meta.get("numeric_names")
     if "categorical" in description:
         description["categorical"]["columns"] = meta.get("categorical_names")
-        description["categorical"]["codes"] = "code i + 1 is category i of categorical_vocabularies; 0 is unseen"
+        description["categorical"]["codes"] = ("code i + 1 is category i of categorical_vocabularies; 0 is unseen, and "
+                                               "so is any code outside [0, len(vocabulary)] (e.g. -1 from pandas)")
         description["categorical_vocabularies"] = meta.get("categorical_vocabularies")
     return ServingInputs({"serve": endpoint}, reference, "serve", description, test_rows)
 

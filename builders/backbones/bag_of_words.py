@@ -6,6 +6,7 @@ import keras
 import numpy as np
 
 from builders.backbones.base import Backbone, layer_kwargs
+from builders.checks import check_size
 from builders.errors import ConfigError
 from builders.registry import register_backbone
 
@@ -94,8 +95,7 @@ class BagOfWordsBackbone(Backbone):
     """
 
     def __init__(self, vocabulary_size: int, dropout: float = 0.0, dtype=None, **kwargs):
-        if not isinstance(vocabulary_size, int) or vocabulary_size < 2:
-            raise ConfigError(f"BagOfWordsBackbone: vocabulary_size must be an integer >= 2, got {vocabulary_size!r}.")
+        vocabulary_size = check_size("BagOfWordsBackbone", "vocabulary_size", vocabulary_size, minimum=2)
         kw = layer_kwargs(dtype)
 
         # === Layers ===

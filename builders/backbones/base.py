@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numbers
+from collections.abc import Sequence
+
 import keras
 import keras_hub
 
@@ -56,3 +59,37 @@ def serialize_dtype(dtype):
     if dtype is None or isinstance(dtype, str):
         return dtype
     return keras.dtype_policies.serialize(dtype)
+
+
+@keras.saving.register_keras_serializable(package="vertical_zoo")
+class ReplaceOutOfRange(keras.layers.Layer):
+    """Integer ids outside `[0, num_ids)` become `replacement`; the others pass unchanged.
+
+    Put in front of an `Embedding`, it makes every id a client can send valid inside the model
+    (so Keras, a SavedModel and TFLite agree): a negative id is not read from the end of the
+    table, and one past its end does not fail the lookup. A compare and a select per id, in
+    TFLite's built-in ops.
+
+    Args:
+        num_ids: int or sequence of int. Size of the id space, or one size per column of the
+            last axis.
+        replacement: int. The id out-of-range ids become (e.g. 0, "unseen", or a tokenizer's
+            out-of-vocabulary id).
+
+    Example:
+    >>> ReplaceOutOfRange([4, 3])(keras.ops.convert_to_tensor([[-1, 2], [4, 3]])).numpy().tolist()
+    [[0, 2], [0, 0]]
+    """
+
+    def __init__(self, num_ids: int | Sequence[int], replacement: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.num_ids = int(num_ids) if isinstance(num_ids, numbers.Integral) else [int(n) for n in num_ids]
+        self.replacement = int(replacement)
+
+    def call(self, ids):
+        limit = keras.ops.convert_to_tensor(self.num_ids, dtype=ids.dtype)
+        known = keras.ops.logical_and(keras.ops.greater_equal(ids, 0), keras.ops.less(ids, limit))
+        return keras.ops.where(known, ids, keras.ops.full_like(ids, self.replacement))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "num_ids": self.num_ids, "replacement": self.replacement}

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import keras
 
 from builders.backbones.base import Backbone, layer_kwargs
+from builders.checks import check_size, check_sizes
 from builders.errors import ConfigError
 from builders.registry import register_backbone
 
@@ -67,12 +68,18 @@ class CNNBackbone(Backbone):
         dtype=None,
         **kwargs,
     ):
+        input_shape = check_sizes("CNNBackbone", "input_shape", input_shape)
+        filters = check_sizes("CNNBackbone", "filters", filters)
         if len(input_shape) != 3:
             raise ConfigError(f"CNNBackbone: input_shape must be (height, width, channels), got {input_shape}.")
+        if not filters:
+            raise ConfigError("CNNBackbone: filters must list at least one stage's filters, e.g. [32, 64].")
+        blocks_per_stage = check_size("CNNBackbone", "blocks_per_stage", blocks_per_stage)
+        stem_stride = check_size("CNNBackbone", "stem_stride", stem_stride)
         kw = layer_kwargs(dtype)
 
         # === Layers ===
-        inputs = keras.Input(shape=tuple(input_shape), name="images")
+        inputs = keras.Input(shape=input_shape, name="images")
         x = inputs
         if augmentation:
             x = keras.layers.RandomFlip("horizontal", name="augment_flip", **kw)(x)
@@ -94,8 +101,8 @@ class CNNBackbone(Backbone):
         super().__init__(inputs=inputs, outputs=features, dtype=dtype, **kwargs)
 
         # === Config ===
-        self.image_shape = tuple(input_shape)
-        self.filters = tuple(filters)
+        self.image_shape = input_shape
+        self.filters = filters
         self.blocks_per_stage = blocks_per_stage
         self.dropout = dropout
         self.batch_norm_momentum = batch_norm_momentum
@@ -151,10 +158,14 @@ class ApplicationBackbone(Backbone):
         constructor = getattr(keras.applications, application, None)
         if constructor is None or not callable(constructor):
             raise ConfigError(f"ApplicationBackbone: keras.applications has no network named {application!r}.")
+        input_shape = check_sizes("ApplicationBackbone", "input_shape", input_shape)
+        if len(input_shape) != 3:
+            raise ConfigError(f"ApplicationBackbone: input_shape must be (height, width, channels), got {input_shape}.")
+        image_size = check_size("ApplicationBackbone", "image_size", image_size)
         kw = layer_kwargs(dtype)
 
         # === Layers ===
-        inputs = keras.Input(shape=tuple(input_shape), name="images")
+        inputs = keras.Input(shape=input_shape, name="images")
         x = inputs
         if tuple(input_shape[:2]) != (image_size, image_size):
             x = keras.layers.Resizing(image_size, image_size, name="resize", **kw)(x)
@@ -173,7 +184,7 @@ class ApplicationBackbone(Backbone):
 
         # === Config ===
         self.application = application
-        self.image_shape = tuple(input_shape)
+        self.image_shape = input_shape
         self.image_size = image_size
 
     def get_config(self) -> dict:

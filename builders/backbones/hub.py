@@ -8,6 +8,7 @@ import keras
 import keras_hub
 
 from builders.backbones.base import Backbone, layer_kwargs
+from builders.checks import check_size
 from builders.errors import ConfigError
 
 POOLINGS = ("auto", "mean", "first")
@@ -85,6 +86,8 @@ class HubTextBackbone(Backbone):
                               f"{', '.join(sorted(names)) or 'one tensor'}); only text encoders are supported.")
         if pooling not in POOLINGS:
             raise ConfigError(f"HubTextBackbone: pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}.")
+        sequence_length = check_size("HubTextBackbone", "sequence_length", sequence_length)
+        padding_id = check_size("HubTextBackbone", "padding_id", padding_id, minimum=0)
         limit = getattr(encoder, "max_sequence_length", None)
         if limit is not None and sequence_length > limit:
             raise ConfigError(f"HubTextBackbone: sequence_length {sequence_length} is longer than the encoder's "
@@ -112,7 +115,7 @@ class HubTextBackbone(Backbone):
         # === Config ===
         self.encoder = encoder
         self.sequence_length = sequence_length
-        self.padding_id = int(padding_id)
+        self.padding_id = padding_id
         self.pooling = pooling
 
     def get_config(self) -> dict:

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 
 from builders.backbones.base import Backbone, layer_kwargs
+from builders.checks import check_size, check_sizes
 from builders.errors import ConfigError
 from builders.registry import register_backbone
 
@@ -60,10 +61,10 @@ class RecommenderBackbone(Backbone):
         dtype=None,
         **kwargs,
     ):
-        if num_users < 1 or num_items < 1:
-            raise ConfigError(f"RecommenderBackbone: num_users and num_items must be >= 1, got {num_users}, {num_items}.")
-        if embedding_dim < 1:
-            raise ConfigError(f"RecommenderBackbone: embedding_dim must be >= 1, got {embedding_dim}.")
+        num_users = check_size("RecommenderBackbone", "num_users", num_users)
+        num_items = check_size("RecommenderBackbone", "num_items", num_items)
+        embedding_dim = check_size("RecommenderBackbone", "embedding_dim", embedding_dim)
+        mlp_units = check_sizes("RecommenderBackbone", "mlp_units", mlp_units)
         if l2 < 0:
             raise ConfigError(f"RecommenderBackbone: l2 must be >= 0, got {l2}.")
         kw = layer_kwargs(dtype)
@@ -105,7 +106,7 @@ class RecommenderBackbone(Backbone):
         self.embedding_dim = embedding_dim
         self.l2 = l2
         self.dropout = dropout
-        self.mlp_units = tuple(int(u) for u in mlp_units)
+        self.mlp_units = mlp_units
         self.implicit = bool(implicit)
 
     def adapt(self, x) -> None:

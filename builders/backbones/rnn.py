@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 
 from builders.backbones.base import Backbone, layer_kwargs
+from builders.checks import check_size
 from builders.errors import ConfigError
 from builders.registry import register_backbone
 
@@ -61,6 +62,12 @@ class RNNBackbone(Backbone):
         if output not in ("last", "all") or (output == "all" and vocabulary_size is not None):
             raise ConfigError(f"RNNBackbone: output must be 'last', or 'all' with continuous input (num_features); "
                               f"got output={output!r}.")
+        sequence_length = check_size("RNNBackbone", "sequence_length", sequence_length, optional=True)
+        num_features = check_size("RNNBackbone", "num_features", num_features, optional=True)
+        vocabulary_size = check_size("RNNBackbone", "vocabulary_size", vocabulary_size, minimum=2, optional=True)
+        embedding_dim = check_size("RNNBackbone", "embedding_dim", embedding_dim)
+        units = check_size("RNNBackbone", "units", units)
+        num_layers = check_size("RNNBackbone", "num_layers", num_layers)
         layer_cls = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}.get(cell)
         if layer_cls is None:
             raise ConfigError(f"RNNBackbone: cell must be 'lstm' or 'gru', got {cell!r}.")

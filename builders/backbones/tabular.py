@@ -10,7 +10,8 @@ import keras
 import keras_hub
 import numpy as np
 
-from builders.backbones.base import Backbone, layer_kwargs
+from builders.backbones.base import Backbone, ReplaceOutOfRange, layer_kwargs
+from builders.checks import check_size, check_sizes
 from builders.errors import ConfigError
 from builders.registry import register_backbone
 
@@ -75,7 +76,8 @@ class TabularBackbone(Backbone):
 
     Numeric columns pass through a `keras.layers.Normalization` whose statistics are learned by
     `adapt()` on the training split (and saved with the model). Each categorical column has its
-    own `Embedding` (code 0 is reserved for unknown categories). With `architecture="mlp"` the
+    own `Embedding` (code 0 is reserved for unknown categories; any code outside `[0, cardinality)`,
+    such as the -1 pandas gives a missing value, is read as 0 inside the model). With `architecture="mlp"` the
     parts are concatenated and fed to Dense layers; with `"transformer"` every feature becomes a
     token (numeric: a per-feature linear map, `EinsumDense`) and keras-hub `TransformerEncoder`
     layers mix them.
@@ -124,9 +126,14 @@ class TabularBackbone(Backbone):
         dtype=None,
         **kwargs,
     ):
-        cards = [int(c) for c in categorical_cardinalities]
+        num_numeric = check_size("TabularBackbone", "num_numeric", num_numeric, minimum=0)
+        cards = list(check_sizes("TabularBackbone", "categorical_cardinalities", categorical_cardinalities))
+        embedding_dim = check_size("TabularBackbone", "embedding_dim", embedding_dim)
+        hidden_units = check_sizes("TabularBackbone", "hidden_units", hidden_units)
+        num_layers = check_size("TabularBackbone", "num_layers", num_layers)
+        num_heads = check_size("TabularBackbone", "num_heads", num_heads)
         interactions = _check_interactions(interactions, num_numeric)
-        if num_numeric <= 0 and not cards:
+        if num_numeric == 0 and not cards:
             raise ConfigError("TabularBackbone: needs at least one numeric or categorical column.")
         if architecture not in ("mlp", "transformer"):
             raise ConfigError(f"TabularBackbone: architecture must be 'mlp' or 'transformer', got {architecture!r}.")
@@ -156,8 +163,9 @@ class TabularBackbone(Backbone):
             parts.append(numeric)
         if cards:
             inputs["categorical"] = keras.Input(shape=(len(cards),), dtype="int32", name="categorical")
+            codes = ReplaceOutOfRange(cards, 0, name="unseen_codes", **kw)(inputs["categorical"])
             for j, card in enumerate(cards):
-                code = inputs["categorical"][:, j : j + 1]
+                code = codes[:, j : j + 1]
                 emb = keras.layers.Embedding(card, embedding_dim, name=f"categorical_{j}", **kw)(code)
                 parts.append(emb if architecture == "transformer" else keras.layers.Reshape((embedding_dim,), **kw)(emb))
         if architecture == "mlp":
@@ -184,7 +192,7 @@ class TabularBackbone(Backbone):
         self.num_numeric = num_numeric
         self.categorical_cardinalities = cards
         self.embedding_dim = embedding_dim
-        self.hidden_units = tuple(hidden_units)
+        self.hidden_units = hidden_units
         self.dropout = dropout
         self.architecture = architecture
         self.num_layers = num_layers

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import keras
 
 from builders.backbones.base import Backbone, layer_kwargs
-from builders.errors import ConfigError
+from builders.checks import check_size, check_sizes
 from builders.registry import register_backbone
 
 
@@ -55,11 +55,14 @@ class TemporalCNNBackbone(Backbone):
         dtype=None,
         **kwargs,
     ):
-        if not sequence_length or not num_features:
-            raise ConfigError(
-                "TemporalCNNBackbone: sequence_length and num_features must be positive integers (the window is "
-                f"flattened), got sequence_length={sequence_length!r}, num_features={num_features!r}."
-            )
+        # Both fixed: the window is flattened.
+        sequence_length = check_size("TemporalCNNBackbone", "sequence_length", sequence_length)
+        num_features = check_size("TemporalCNNBackbone", "num_features", num_features)
+        filters = check_sizes("TemporalCNNBackbone", "filters", filters)
+        kernel_size = check_size("TemporalCNNBackbone", "kernel_size", kernel_size)
+        final_filters = check_size("TemporalCNNBackbone", "final_filters", final_filters, minimum=0)
+        final_kernel_size = check_size("TemporalCNNBackbone", "final_kernel_size", final_kernel_size)
+        dense_units = check_size("TemporalCNNBackbone", "dense_units", dense_units, minimum=0)
         kw = layer_kwargs(dtype)
 
         # === Layers ===
@@ -79,7 +82,7 @@ class TemporalCNNBackbone(Backbone):
         # === Config ===
         self.sequence_length = sequence_length
         self.num_features = num_features
-        self.filters = tuple(filters)
+        self.filters = filters
         self.kernel_size = kernel_size
         self.final_filters = final_filters
         self.final_kernel_size = final_kernel_size
