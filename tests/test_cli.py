@@ -47,3 +47,29 @@ def test_user_errors_end_with_a_message_not_a_traceback(tmp_path):
     assert out.returncode == 2 and "Looked in" in out.stderr and "Traceback" not in out.stderr
     out = zoo_cli("evaluate", str(tmp_path))
     assert out.returncode == 2 and "not a run directory" in out.stderr
+
+
+def test_bad_flags_are_refused_up_front_with_the_flag_named(tmp_path, capsys):
+    """In-process (`zoo.cli.main`), so each case costs no TensorFlow start-up: exit status 2, one message, and
+    nothing written."""
+    from zoo.cli import main
+
+    table = tmp_path / "table.csv"
+    table.write_text("a,label\n" + "\n".join(f"{i},{i % 2}" for i in range(40)) + "\n")
+    train = ["train", "tabular/classification", "--data", str(table), "--target", "label", "--out", str(tmp_path / "r")]
+    cases = [
+        (train + ["--epochs", "0"], "epochs must be an integer >= 1, got 0"),
+        (train + ["--backbone-params", "[1, 2]"], "must be a JSON object"),
+        (train + ["--data-options", "[1]"], "--data-options must be a JSON object"),
+        (train + ["--backbone", "cnn"], "backbone cnn takes images"),
+        (["train", "text/classification", "--data", str(table), "--target", "label"], "--text-column COLUMN"),
+        (["train", "medical/breast_cancer"], "Did you mean 'medical/breast_cancer_diagnosis'"),
+        (["transfer", str(tmp_path / "preset"), "medical/breast_cancer_diagnosis", "--seeds", "0", "--out",
+          str(tmp_path / "t")], "seeds must be a number of seeds >= 1"),
+        (["benchmark", "medical/breast_cancer_diagnosis", "--seeds", "0", "--out", str(tmp_path / "b")],
+         "--seeds must be >= 1"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        assert message in capsys.readouterr().err, argv
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["table.csv"]

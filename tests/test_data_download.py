@@ -76,3 +76,20 @@ def test_fetch_prefers_the_local_copy_and_names_where_it_looked(tmp_path, keras_
     for name, data in (("german.data", b"a"), ("german.data-numeric", b"b"), ("german.doc", b"c")):
         (local / name).write_bytes(data)
     assert fetch("german_credit", local) == local  # a local copy wins over the cache
+
+
+def test_cli_download_fetches_a_missing_dataset_then_trains_on_it(tmp_path, keras_home, monkeypatch):
+    """`zoo train --download` on a German-credit release served from a file:// URL (the real files, re-zipped)."""
+    from zoo.cli import main
+    from zoo.data import german_credit
+
+    real = Path(__file__).resolve().parents[2] / "shared" / "data" / "german_credit"
+    if not (real / "german.data").is_file():
+        pytest.skip("needs ../shared/data/german_credit")
+    release = _zip(tmp_path / "statlog.zip", {f"statlog/{f}": (real / f).read_bytes() for f in german_credit.SOURCE.files})
+    monkeypatch.setattr(german_credit, "SOURCE", dataclasses.replace(german_credit.SOURCE, url=release.as_uri()))
+    args = ["train", "finance/credit_risk", "--epochs", "1", "--quiet", "--out", str(tmp_path / "runs")]
+    assert main(args) == 2  # offline and no local copy: refused at once, naming --download
+    assert main([*args, "--download"]) == 0
+    assert all((keras_home / "datasets" / "german_credit" / f).is_file() for f in german_credit.SOURCE.files)
+    assert main(args) == 0  # later runs find the cached copy without --download

@@ -294,3 +294,42 @@ def test_timeseries_text_feature_suggests_group_or_drop(tmp_path):
     path = _write(tmp_path / "m.csv", _series())
     with pytest.raises(DataValidationError, match=r"'m0'; expected a number.*\{\"group\": \"machine\"\}.*drop"):
         generic.load_timeseries_csv(path, "rul", window=4)
+
+
+def _text_folder(root, layout):
+    for path, content in layout.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(content, encoding="utf-8")
+    return root
+
+
+def test_text_folder_of_class_subfolders(tmp_path):
+    layout = {f"{c}/{i}.txt": f"{c} review number {i}\n" for c in ("neg", "pos") for i in range(15)}
+    layout["notes.md"] = "ignored: not a class folder"
+    ds = load_dataset("csv_text", path=str(_text_folder(tmp_path / "reviews", layout)), seed=1)
+    assert ds.meta["class_names"] == ["neg", "pos"] and ds.meta["modality"] == "text"
+    assert len(ds.train) + len(ds.val) + len(ds.test) == 30
+    texts = {t: int(label) for split in (ds.train, ds.val, ds.test) for t, label in zip(split.x, split.y, strict=True)}
+    assert texts["pos review number 3"] == 1 and texts["neg review number 3"] == 0  # stripped, labelled by folder
+    assert set(ds.extra["files"]["all"]) == {k for k in layout if k.endswith(".txt")}
+
+
+def test_text_folder_keeps_its_own_train_test_split(tmp_path):
+    layout = {f"{s}/{c}/{i}.txt": f"{s} {c} {i}" for s in ("train", "test") for c in ("a", "b") for i in range(12)}
+    ds = generic.load_text_csv(_text_folder(tmp_path / "imdb", layout), seed=0)
+    assert sorted(ds.test.x.tolist()) == sorted(f"test {c} {i}" for c in "ab" for i in range(12))
+    assert all(t.startswith("train") for t in [*ds.train.x, *ds.val.x]) and len(ds.val) == 5
+
+
+def test_text_folder_errors_name_the_file_or_the_option(tmp_path):
+    layout = {f"{c}/{i}.txt": "text" for c in ("a", "b") for i in range(10)}
+    root = _text_folder(tmp_path / "t", {**layout, "b/empty.txt": "  \n"})
+    with pytest.raises(DataValidationError, match="empty.txt: the file is empty"):
+        generic.load_text_csv(root)
+    (root / "b" / "empty.txt").write_bytes("caf\xe9".encode("latin-1"))
+    with pytest.raises(DataValidationError, match="encoding"):
+        generic.load_text_csv(root)
+    with pytest.raises(ConfigError, match="takes no text_column"):
+        generic.load_text_csv(root, "text", "label")
+    with pytest.raises(ConfigError, match="--text-column"):
+        generic.load_text_csv(_write(tmp_path / "r.csv", ["review,label", "good,1"]))

@@ -9,7 +9,7 @@ import pytest
 import zoo
 from builders import get_backbone
 from zoo.data.types import Dataset, Split
-from zoo.errors import ConfigError, DataNotFoundError, DataValidationError, UnknownNameError
+from zoo.errors import ChecksumError, ConfigError, DataNotFoundError, DataValidationError, UnknownNameError
 from zoo.harness.fit import load_run_config, prepare_data, run
 from zoo.harness.pipeline import predict
 
@@ -98,7 +98,7 @@ def test_weight_decay_trains_with_adamw_and_reloads(tmp_path):
     assert isinstance(r.model.optimizer, keras.optimizers.AdamW) and r.model.optimizer.weight_decay == 0.05
     loaded = keras.models.load_model(r.run_dir / "model.keras", safe_mode=True)
     assert isinstance(loaded.optimizer, keras.optimizers.AdamW) and loaded.optimizer.weight_decay == 0.05
-    with pytest.raises(ConfigError, match="weight_decay must be >= 0"):
+    with pytest.raises(ConfigError, match="weight_decay must be a finite number >= 0"):
         zoo.fit(task, out_dir=tmp_path, epochs=1, max_train_examples=100, weight_decay=-1.0, verbose=0)
 
 
@@ -172,3 +172,64 @@ def test_predict_traces_each_model_once_and_returns_every_row_in_order():
     split = {"a": x[:, :1], "b": x[:, 1:]}
     np.testing.assert_allclose(predict(both, split, batch_size=32), both(split).numpy(), rtol=1e-6)
     assert predict(model, x[:5], batch_size=32).shape == (5, 2)  # fewer rows than a batch: one batch of 5
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"epochs": "1"}, r"epochs must be an integer >= 1, got '1' \(str\)"),
+    ({"batch_size": 0}, "batch_size must be an integer >= 1"),
+    ({"learning_rate": float("nan")}, "learning_rate must be a finite number > 0"),
+    ({"max_train_examples": 0}, "max_train_examples must be an integer >= 1 or None, got 0"),
+    ({"backup_every": -5}, "backup_every must be a finite number >= 0"),
+    ({"seed": -1}, "seed must be an integer >= 0"),
+])
+def test_bad_run_settings_are_refused_before_a_run_directory_is_made(tmp_path, kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        zoo.fit("medical/breast_cancer_diagnosis", out_dir=tmp_path, verbose=0, **kwargs)
+    assert not any(tmp_path.iterdir())
+
+
+def test_evaluate_without_a_run_directory_is_a_config_error():
+    with pytest.raises(ConfigError, match="run_dir must be a run directory's path"):
+        zoo.evaluate(None)
+
+
+def _write_csv(path, rows):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(rows, 2))
+    lines = [f"{a:.4f},{b:.4f},{int(a + b > 0)}" for a, b in x]
+    path.write_text("a,b,label\n" + "\n".join(lines) + "\n")
+
+
+def test_relative_data_path_is_stored_absolute_and_evaluate_refuses_changed_data(tmp_path, monkeypatch):
+    """A run on `--data table.csv` from its folder evaluates from anywhere; after rows are appended to the file,
+    evaluate names the file and both hashes instead of re-splitting; data passed explicitly is evaluated as given."""
+    work = tmp_path / "work"
+    work.mkdir()
+    _write_csv(work / "table.csv", 160)
+    task = zoo.get_task("tabular/classification").with_overrides(backbone_params=TINY_TABULAR)
+    task.data_options.update(path="table.csv", target="label")
+    monkeypatch.chdir(work)
+    r = zoo.fit(task, out_dir=tmp_path / "runs", epochs=1, verbose=0)
+    saved = json.loads((r.run_dir / "config.json").read_text())
+    assert saved["task"]["data_options"]["path"] == str(work / "table.csv")
+    monkeypatch.chdir(tmp_path)
+    assert zoo.evaluate(r.run_dir)["test"]["accuracy"] == r.report["test"]["accuracy"]
+    recorded = saved["data"]["sha256"]["table.csv"]
+    _write_csv(work / "table.csv", 200)
+    with pytest.raises(ChecksumError, match=rf"table.csv: sha256 [0-9a-f]{{64}} now, but {recorded} when"):
+        zoo.evaluate(r.run_dir)
+    data = zoo.data.load_dataset("csv_tabular", path=work / "table.csv", target="label")
+    assert zoo.evaluate(r.run_dir, data=data)["test"]["num_examples"] == len(data.test)
+
+
+def test_a_run_directory_of_another_config_is_refused_and_the_same_config_reruns(tmp_path):
+    kwargs = dict(run_dir=tmp_path / "run", epochs=1, max_train_examples=64, backbone_params=TINY_TABULAR, verbose=0)
+    first = zoo.fit("medical/breast_cancer_diagnosis", **kwargs)
+    before = (first.run_dir / "config.json").read_text()
+    with pytest.raises(ConfigError, match=r"holds a run of another configuration \(task.training.epochs: 1 -> 2\)"):
+        zoo.fit("medical/breast_cancer_diagnosis", **{**kwargs, "epochs": 2})
+    with pytest.raises(ConfigError, match="task medical/breast_cancer_diagnosis, not finance/credit_risk"):
+        zoo.fit("finance/credit_risk", **{**kwargs, "data": zoo.data.load_dataset("breast_cancer")})
+    assert (first.run_dir / "config.json").read_text() == before
+    again = zoo.fit("medical/breast_cancer_diagnosis", **{**kwargs, "backup_every": 0.0})  # same run: trains there
+    assert again.report["test"]["accuracy"] == first.report["test"]["accuracy"]

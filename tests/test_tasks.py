@@ -10,7 +10,7 @@ import pytest
 import zoo
 from zoo.data import load_dataset
 from zoo.data.types import Dataset, Split, take
-from zoo.errors import DataNotFoundError, ZooError
+from zoo.errors import ConfigError, DataNotFoundError, UnknownNameError, ZooError
 from zoo.tasks import Task, get_task, list_tasks
 
 TASKS = list_tasks()
@@ -198,3 +198,84 @@ def test_generic_tabular_task_on_scikit_learn_wine_csv(tmp_path):
     reference = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(x_train, y_train)
     sklearn_accuracy = reference.score(data.test.x["numeric"], data.test.y)
     assert run.report["test"]["accuracy"] >= sklearn_accuracy - 0.06
+
+
+# === Config validation: refused when the task is made, before any data is read ===
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("epochs", 0, "epochs must be an integer >= 1, got 0"),
+    ("epochs", -1, "epochs must be an integer >= 1"),
+    ("epochs", "1", r"epochs must be an integer >= 1, got '1' \(str\)"),
+    ("learning_rate", -1.0, "learning_rate must be a finite number > 0"),
+    ("learning_rate", float("nan"), "learning_rate must be a finite number > 0, got nan"),
+    ("batch_size", 0, "batch_size must be an integer >= 1"),
+    ("patience", -3, "patience must be an integer >= 0"),
+    ("weight_decay", -0.1, "weight_decay must be a finite number >= 0"),
+    ("ensemble", 1.5, "ensemble must be an integer >= 1"),
+    ("freeze", "yes", "freeze must be True or False"),
+])
+def test_training_fields_out_of_range_are_config_errors_naming_the_field(field, value, message):
+    with pytest.raises(ConfigError, match=message):
+        get_task("medical/breast_cancer_diagnosis").with_overrides(**{field: value})
+
+
+def test_class_weights_on_a_regression_task_are_refused():
+    with pytest.raises(ConfigError, match="class weights need a classification task"):
+        get_task("tabular/regression").with_overrides(class_weight="balanced")
+
+
+@pytest.mark.parametrize("backbone, takes", [("cnn", "images"), ("transformer", "text or time series")])
+def test_a_backbone_of_another_modality_is_refused_with_the_compatible_ones(backbone, takes):
+    with pytest.raises(ConfigError, match=f"backbone {backbone} takes {takes}; task tabular/classification's data is "
+                                          "tabular; compatible backbones: tabular"):
+        get_task("tabular/classification").with_overrides(backbone=backbone)
+    assert get_task("finance/sentiment").with_overrides(backbone="rnn").backbone.name == "rnn"  # text: fine
+
+
+@pytest.mark.parametrize("params, message", [([1, 2], "must be a JSON object"), ("64", "must be a JSON object"),
+                                             ({"hidden_units": "64"}, r"hidden_units.*must be a list")])
+def test_backbone_params_of_the_wrong_shape_are_refused(params, message):
+    with pytest.raises(ConfigError, match=message):
+        get_task("tabular/classification").with_overrides(backbone_params=params)
+
+
+def test_unknown_names_suggest_the_closest():
+    with pytest.raises(UnknownNameError, match="Did you mean 'medical/breast_cancer_diagnosis'"):
+        get_task("medical/breast_cancer")
+    with pytest.raises(UnknownNameError, match="Did you mean 'tabular'"):
+        get_task("tabular/classification").with_overrides(backbone="tabulr")
+
+
+def test_text_task_without_a_text_column_names_the_flag_and_the_option(tmp_path):
+    task = get_task("text/classification")
+    task.data_options.update(path=str(tmp_path / "texts.csv"), target="label")
+    (tmp_path / "texts.csv").write_text("text,label\ngood,1\n")
+    with pytest.raises(ConfigError, match=r"text_column.*--text-column COLUMN.*data_options\['text_column'\]"):
+        zoo.fit(task, out_dir=tmp_path / "runs", verbose=0)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_data_option_task_that_contradicts_the_task_is_refused(tmp_path):
+    task = get_task("timeseries/regression")
+    task.data_options.update(path=str(tmp_path / "pumps.csv"), target="rul", group="machine", task="classification")
+    with pytest.raises(ConfigError, match="trains a regression head; remove 'task'"):
+        zoo.fit(task, out_dir=tmp_path / "runs", verbose=0)
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("name, shippable", [("retail/movielens", "no"), ("finance/sentiment", "no"),
+                                              ("manufacturing/rul_fd001", "yes")])
+def test_model_card_names_the_data_source_download_and_redistribution(name, shippable):
+    from zoo.cli.core import model_card
+    from zoo.data import source_of
+
+    card, source = model_card(get_task(name)), source_of(get_task(name).dataset)
+    assert f"Data source: {source.citation}" in card and f"official download: {source.url}" in card
+    assert f"redistributable: {shippable}" in card
+    assert "Data source" not in model_card(get_task("tabular/classification"))  # the user's own data
+
+
+def test_generic_time_series_card_describes_its_own_split():
+    assert "chronological" in get_task("timeseries/regression").limitations
+    assert "random" in get_task("tabular/classification").limitations

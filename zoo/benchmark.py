@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from zoo.errors import ConfigError
 from zoo.tasks.base import Task, TrainingConfig
 from zoo.tasks.registry import get_task, list_tasks
 
@@ -140,6 +141,9 @@ def benchmark_task(
     """
     from zoo.harness import fit
 
+    seeds = list(seeds)
+    if not seeds:
+        raise ConfigError("seeds: give at least one seed to benchmark (--seeds N with N >= 1).")
     task = get_task(task) if isinstance(task, str) else task
     runs, split = [], ""
     for seed in seeds:

@@ -49,7 +49,7 @@ from zoo.harness.distributed import train_model
 from zoo.harness.fit import EpochTimer, class_weights, predict_report
 from zoo.harness.pipeline import make_dataset
 from zoo.report.metrics import lower_is_better
-from zoo.tasks.base import BackboneSpec, Task, TrainingConfig
+from zoo.tasks.base import BackboneSpec, Task, TrainingConfig, check_backbone_params
 from zoo.tasks.registry import get_task, list_tasks
 
 PRESET_WEIGHTS = "model.weights.h5"
@@ -425,6 +425,8 @@ def _backbone_spec(corpus: Corpus, backbone: str | None, params: dict | None) ->
         spec = BackboneSpec(backbone, {})
     if spec is None:
         raise ConfigError(f"No default backbone for modality '{corpus.modality}'; pass backbone=.")
+    if params is not None:
+        check_backbone_params(spec.name, params)
     return BackboneSpec(spec.name, {**spec.params, **(params or {})})
 
 
@@ -853,7 +855,19 @@ class TransferReport:
 
 
 def _seed_list(seeds: int | Sequence[int]) -> list[int]:
-    return list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    """The seeds to run: `range(seeds)` for a count, else the given list; none at all is a `ConfigError`.
+
+    Example:
+    >>> _seed_list(2), _seed_list([5])
+    ([0, 1], [5])
+    >>> _seed_list(0)
+    Traceback (most recent call last):
+    builders.errors.ConfigError: seeds must be a number of seeds >= 1 (--seeds N) or a non-empty list of seeds, got 0.
+    """
+    listed = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    if not listed:
+        raise ConfigError(f"seeds must be a number of seeds >= 1 (--seeds N) or a non-empty list of seeds, got {seeds!r}.")
+    return listed
 
 
 def transfer(
@@ -901,13 +915,14 @@ def transfer(
     >>> [r["arm"] for r in report.rows]
     ['scratch', 'transfer']
     """
+    seed_list = _seed_list(seeds)  # before anything is loaded or written
     settings = settings or TrainSettings()
     task = get_task(task) if isinstance(task, str) else task
     preset = load_preset(preset_dir)
     classification = task.head.kind in ("binary", "multiclass")
     rows = []
     oov = None
-    for seed in _seed_list(seeds):
+    for seed in seed_list:
         full = data if data is not None else load_dataset(task.dataset, data_dir, seed=seed, **task.data_options)
         if task.modality == "text" or (not isinstance(full.train.x, dict) and full.train.x.dtype == object):
             full = tokenize_for_preset(full, preset)
@@ -1080,6 +1095,7 @@ def transfer_matrix(
     if spec is None and family not in MATRICES:
         raise UnknownNameError(f"Unknown matrix family '{family}'; known: {', '.join(sorted(MATRICES))}.")
     spec = spec or MATRICES[family]
+    seed_list = _seed_list(seeds)  # before any preset is pretrained
     out = Path(out_dir)
     pairs = spec.pairs or [(s, t) for s in spec.sources for t in spec.targets]
     cells = []
@@ -1100,7 +1116,7 @@ def transfer_matrix(
         for target in [t for s, t in pairs if s == source]:
             task = resolve_task(spec.targets[target]).with_overrides(**spec.target_training.get(target, {}))
             report = transfer(preset_dir, task, label_fractions=label_fractions,
-                              seeds=seeds, settings=settings, data_dir=data_dir, out_dir=out / f"{source}__{target}",
+                              seeds=seed_list, settings=settings, data_dir=data_dir, out_dir=out / f"{source}__{target}",
                               verbose=verbose)
             cells.append({"source": source, "target": target, "task": report.task, "metric": report.metric,
                           "pretrain": {k: card.get(k) for k in ("corpus", "objective", "num_examples", "epochs",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 
 from builders.errors import ZooError
 
@@ -32,12 +33,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Print the zoo's own warnings (small splits, class imbalance, ...) as one line, others as Python does.
+
+    Example:
+    >>> from zoo.data.validate import SmallSplitWarning
+    >>> import contextlib, io
+    >>> err = io.StringIO()
+    >>> with contextlib.redirect_stderr(err): show_warning(SmallSplitWarning("val: 5 rows"), SmallSplitWarning, "f.py", 1)
+    >>> err.getvalue().strip()
+    'zoo: warning: val: 5 rows'
+    """
+    if category.__module__.split(".")[0] in ("zoo", "builders"):
+        print(f"zoo: warning: {message}", file=file or sys.stderr)
+    else:
+        _python_show_warning(message, category, filename, lineno, file, line)
+
+
+_python_show_warning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `zoo` and `python -m zoo`; returns the exit status."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = show_warning
+            return int(args.func(args) or 0)
     except ZooError as e:
         print(f"zoo: error: {e}", file=sys.stderr)
         return 2

@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 
-from zoo.cli.core import add_run_arguments, resolve_task, run_kwargs
+from zoo.cli.core import add_run_arguments, download_data, resolve_task, run_kwargs
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -62,6 +62,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         results = benchmark.load_results(args.from_files)
     else:
         tasks = [resolve_task(argparse.Namespace(**{**vars(args), "task": name})) for name in _task_names(args)]
+        download_data(tasks, args)
         kwargs = run_kwargs(args)
         del kwargs["seed"]  # one run per seed of `seeds`
         if args.json:

@@ -50,6 +50,9 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ensemble", type=int, metavar="N",
                    help="train N models (different seeds, same split) and average their outputs (default: the task's)")
     p.add_argument("--data-dir", help="directory holding the dataset (else $ZOO_DATA_DIR, ../shared/data)")
+    p.add_argument("--download", action="store_true",
+                   help="no local copy found: download the dataset's official release once into the Keras cache, "
+                        "checksums verified (needs network)")
     p.add_argument("--data", help="your own data for a generic task (CSV file, image folder or NPZ)")
     p.add_argument("--target", help="target column of --data")
     p.add_argument("--text-column", help="text column of --data (text tasks)")
@@ -83,12 +86,28 @@ def run_kwargs(args: argparse.Namespace) -> dict:
 
 def resolve_task(args: argparse.Namespace):
     """The task named on the command line with its backbone overrides applied."""
+    from zoo.errors import ConfigError
     from zoo.tasks import get_task
 
     task = get_task(args.task).with_overrides(backbone=args.backbone, backbone_params=args.backbone_params)
+    if args.data_options is not None and not isinstance(args.data_options, dict):
+        raise ConfigError(f"--data-options must be a JSON object such as '{{\"drop\": [\"id\"]}}', "
+                          f"got {json.dumps(args.data_options)}.")
     given = {"path": args.data, "target": args.target, "text_column": args.text_column, **(args.data_options or {})}
     task.data_options.update({k: v for k, v in given.items() if v is not None})
     return task
+
+
+def download_data(tasks, args: argparse.Namespace) -> None:
+    """With `--download`, fetch each built-in dataset the tasks read that has no local copy (`zoo.data.fetch`).
+
+    The release lands in the Keras cache, where every later run looks, so `--data-dir` stays as given.
+    """
+    from zoo.data import fetch, source_of
+
+    if getattr(args, "download", False):
+        for name in sorted({t.dataset for t in tasks if source_of(t.dataset) is not None}):
+            fetch(name, args.data_dir)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -105,8 +124,16 @@ def cmd_list(args: argparse.Namespace) -> int:
 def model_card(task) -> str:
     """The model card of a task as plain text (what `zoo info` prints)."""
     wrap = lambda s: textwrap.fill(s, 96, initial_indent="  ", subsequent_indent="  ")  # noqa: E731
+    from zoo.data import source_of
+
+    source = source_of(task.dataset)
+    data_lines = [] if source is None else [
+        f"Data source: {source.citation}" if source.citation else "",
+        f"  official download: {source.url}" if source.url else "",
+        "  redistributable: " + ("yes" if source.redistributable else "no (the zoo never ships it; use your copy)")]
     lines = [task.name, "=" * len(task.name), wrap(task.description), "",
              f"Industry: {task.industry}    Modality: {task.modality}    Dataset: {task.dataset}",
+             *[line for line in data_lines if line],
              f"License: {task.license or 'see the dataset SOURCE'}", "",
              "Model:", f"  backbone {task.backbone.name} {json.dumps(task.backbone.params)}",
              f"  head {task.head.kind}, loss {task.loss}, trained {'frozen-base' if task.training.freeze else 'end to end'}",
@@ -146,7 +173,9 @@ def print_report(report: dict) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     import zoo
 
-    run = zoo.fit(resolve_task(args), **run_kwargs(args), run_dir=args.run_dir, backup_every=args.backup_every)
+    task = resolve_task(args)
+    download_data([task], args)
+    run = zoo.fit(task, **run_kwargs(args), run_dir=args.run_dir, backup_every=args.backup_every)
     print_report(run.report)
     print(f"run directory: {run.run_dir}")
     return 0

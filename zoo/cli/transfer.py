@@ -63,7 +63,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_transfer)
 
     p = sub.add_parser("transfer-matrix", help="sources x targets within a backbone family, against scratch")
-    p.add_argument("--family", default="all", help="text, image, timeseries, tabular or all (default)")
+    p.add_argument("--family", default="all", help="text, image, timeseries, timeseries_cnn, tabular or all (default)")
     p.add_argument("--pretrain-epochs", type=int, help="pretraining epochs of every source")
     _add_comparison_arguments(p)
     p.set_defaults(func=cmd_transfer_matrix)

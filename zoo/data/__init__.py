@@ -85,6 +85,20 @@ def load_dataset(name: str, data_dir: str | None = None, **options: Any) -> Data
     return loader(data_dir, **options)
 
 
+def source_of(name: str) -> sources.Source | None:
+    """A built-in dataset's `Source` (URL, checksums, license, citation); None for the bring-your-own loaders.
+
+    Example:
+    >>> source_of("german_credit").license
+    'CC BY 4.0 (as listed by the UCI Machine Learning Repository)'
+    >>> source_of("csv_tabular") is None
+    True
+    """
+    if name not in DATASETS:
+        raise UnknownNameError(f"Unknown dataset '{name}'. Known datasets: {', '.join(sorted(DATASETS))}.")
+    return getattr(sys.modules[DATASETS[name].__module__], "SOURCE", None)
+
+
 def fetch(name: str, data_dir: str | os.PathLike | None = None) -> Path:
     """The directory of a built-in dataset's files: the local copy if there is one, else the download.
 
@@ -104,15 +118,13 @@ def fetch(name: str, data_dir: str | os.PathLike | None = None) -> Path:
     Traceback (most recent call last):
     DataNotFoundError: Dataset 'csv_tabular' reads your own file ...
     """
-    if name not in DATASETS:
-        raise UnknownNameError(f"Unknown dataset '{name}'. Known datasets: {', '.join(sorted(DATASETS))}.")
+    source = source_of(name)
     module = sys.modules[DATASETS[name].__module__]
     if hasattr(module, "bundled_path"):  # ships with a dependency (scikit-learn's breast cancer)
         return module.bundled_path().parent
-    source = getattr(module, "SOURCE", None)
     if source is None:
         raise DataNotFoundError(f"Dataset '{name}' reads your own file (--data PATH); there is nothing to download.")
     return sources.locate(source, data_dir, allow_download=True)
 
 
-__all__ = ["DATASETS", "Dataset", "Split", "fetch", "load_dataset"]
+__all__ = ["DATASETS", "Dataset", "Split", "fetch", "load_dataset", "source_of"]

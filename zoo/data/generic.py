@@ -361,8 +361,8 @@ def load_csv_tabular(
 
 def load_text_csv(
     path: str | os.PathLike,
-    text_column: str,
-    target: str,
+    text_column: str | None = None,
+    target: str | None = None,
     *,
     task: str = "classification",
     seed: int = 0,
@@ -373,16 +373,20 @@ def load_text_csv(
     decimal: str = ".",
     thousands: str | None = None,
 ) -> Dataset:
-    """Load a CSV of texts and labels as a text dataset (raw str; tokenize with `zoo.data.text`).
+    """Load a CSV of texts and labels, or a folder of text files, as a text dataset (raw str).
 
+    Tokenize the result with `zoo.data.text`. A folder holds one subfolder of `.txt` files per
+    class (each file one example, as `keras.utils.text_dataset_from_directory` reads), or
+    `train/` and `test/` (and optionally `val/`) folders of such subfolders, as IMDB ships.
     Split: seeded `test_fraction` for test, then `val_fraction` of the rest for validation,
-    stratified for classification. A missing text or label raises `DataValidationError` naming
-    the column and data row (1-based, header excluded).
+    stratified for classification (a folder's own train/test split is kept). A missing text or
+    label raises `DataValidationError` naming the column and data row (1-based, header excluded),
+    an empty or undecodable file names the file.
 
     Args:
-        path: str or path. The CSV file.
-        text_column: str. The column holding the text.
-        target: str. The label column.
+        path: str or path. The CSV file, or the folder.
+        text_column: str. The column holding the text (a CSV needs it; a folder has none).
+        target: str. The label column (a CSV needs it; a folder's labels are its subfolders).
         task: str. `"classification"` or `"regression"`.
         seed: int. The split seed.
         test_fraction: float. Share of rows for test.
@@ -407,6 +411,20 @@ def load_text_csv(
     _check_task(task)
     path = Path(path)
     where = path.name
+    if path.is_dir():
+        if task != "classification" or text_column is not None or target is not None:
+            raise ConfigError(
+                f"{where}/ is a folder of text files: its labels are its class subfolders, so it takes no "
+                "text_column or target and trains classification only; for other layouts use a CSV."
+            )
+        return _load_text_folder(path, seed, test_fraction, val_fraction, encoding)
+    if text_column is None or target is None:
+        missing = " and ".join(n for n, v in (("text_column", text_column), ("target", target)) if v is None)
+        raise ConfigError(
+            f"{where}: a CSV of texts needs {missing}: on the command line --text-column COLUMN --target COLUMN, "
+            "in Python task.data_options['text_column'] and ['target']; a folder of class subfolders of .txt "
+            "files needs neither."
+        )
     frame = read_csv(path, encoding=encoding, delimiter=delimiter, decimal=decimal, thousands=thousands)
     validate.check_columns(list(frame.columns), [text_column, target], where, allow_extra=True)
     if text_column == target:
@@ -428,6 +446,78 @@ def load_text_csv(
     }
     _check([("train", train), ("val", val), ("test", test)], task, meta, where)
     return Dataset(train, val, test, meta)
+
+
+def _read_text_files(root: Path, class_names: list[str] | None, encoding: str
+                     ) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    """Texts under `root/<class>/*.txt`, int64 labels, class names and file names (relative to `root`)."""
+    folders = _class_folders(root)
+    if not folders:
+        raise DataValidationError(f"{root}: no class subfolders; expected one folder of .txt files per class.")
+    names = [f.name for f in folders]
+    if class_names is None:
+        class_names = names
+    elif unknown := [n for n in names if n not in class_names]:
+        raise DataValidationError(f"{root}: class folder(s) {unknown} are not among the training classes {class_names}.")
+    texts, labels, files = [], [], []
+    for folder in folders:
+        found = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".txt")
+        if not found:
+            raise DataValidationError(f"{folder}: no .txt files; expected one text file per example.")
+        for f in found:
+            try:
+                text = f.read_text(encoding=encoding).strip()
+            except UnicodeDecodeError as error:
+                raise DataValidationError(
+                    f"{f}: not {encoding} text ({error.reason}); pass the file's encoding, e.g. "
+                    '--data-options \'{"encoding": "latin-1"}\'.'
+                ) from None
+            if not text:
+                raise DataValidationError(f"{f}: the file is empty; remove it or give it its text.")
+            texts.append(text)
+            labels.append(class_names.index(folder.name))
+            files.append(str(f.relative_to(root)))
+    return np.array(texts, dtype=object), np.array(labels, dtype=np.int64), class_names, files
+
+
+def _load_text_folder(path: Path, seed: int, test_fraction: float, val_fraction: float, encoding: str) -> Dataset:
+    """`load_text_csv` on a folder: class subfolders of .txt files, or train/ and test/ (val/) of them."""
+    where = f"{path.name}/"
+    subsets = {p.name.lower(): p for p in _class_folders(path)}
+    rng = np.random.default_rng(seed)
+    files: dict[str, list[str]] = {}
+    if "train" in subsets and "test" in subsets:
+        given, class_names = {}, None
+        for name in ["train", "test"] + [v for v in ("val", "validation") if v in subsets][:1]:
+            x, y, class_names, names = _read_text_files(subsets[name], class_names, encoding)
+            key = "val" if name == "validation" else name
+            given[key] = Split(x, y)
+            files[key] = [f"{subsets[name].name}/{n}" for n in names]
+        if "val" not in given:
+            keep, held = splits.stratified_split(given["train"].y, val_fraction, rng)
+            given["train"], given["val"] = (Split(given["train"].x[i], given["train"].y[i]) for i in (keep, held))
+            split = (f"The folder's own train/test split; validation: a stratified {100 * val_fraction:.0f}% of "
+                     f"train chosen with seed {seed}.")
+        else:
+            split = "The folder's own train/validation/test split; the seed does not change it."
+        train, val, test = given["train"], given["val"], given["test"]
+    else:
+        x, y, class_names, files["all"] = _read_text_files(path, None, encoding)
+        train, val, test = (Split(x[i], y[i]) for i in splits.train_val_test(y, test_fraction, val_fraction, rng))
+        split = splits.describe(test_fraction, val_fraction, seed)
+    meta: dict[str, Any] = {
+        "source": where,
+        "path": str(path),
+        "sha256": {f"{where} ({sum(len(v) for v in files.values())} files)": _manifest_digest(path, files)},
+        "seed": seed,
+        "modality": "text",
+        "task_type": "classification",
+        "split": split,
+        "num_classes": len(class_names),
+        "class_names": class_names,
+    }
+    _check([("train", train), ("val", val), ("test", test)], "classification", meta, where)
+    return Dataset(train, val, test, meta, {"files": files})
 
 
 # === Images ===

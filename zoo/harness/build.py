@@ -102,8 +102,6 @@ def optimizer(training: TrainingConfig, steps_per_epoch: int) -> keras.optimizer
     ('Adam', 'AdamW')
     """
     rate = learning_rate(training, steps_per_epoch)
-    if training.weight_decay < 0:
-        raise ConfigError(f"weight_decay must be >= 0, got {training.weight_decay}.")
     if training.weight_decay:
         return keras.optimizers.AdamW(rate, weight_decay=training.weight_decay)
     return keras.optimizers.Adam(rate)

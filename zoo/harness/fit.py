@@ -25,7 +25,7 @@ import tensorflow as tf
 from zoo.data import load_dataset
 from zoo.data.sources import sha256
 from zoo.data.types import Dataset
-from zoo.errors import ConfigError, DataValidationError
+from zoo.errors import ChecksumError, ConfigError, DataValidationError
 from zoo.harness.build import build_model
 from zoo.harness.caching import can_cache, fit_cached
 from zoo.harness.distributed import (
@@ -38,7 +38,8 @@ from zoo.harness.distributed import (
 from zoo.harness.pipeline import make_dataset, predict
 from zoo.harness.strategy import default_precision, get_strategy
 from zoo.report.metrics import classification_metrics, regression_metrics
-from zoo.tasks.base import Task
+from zoo.tasks.base import Task, check_number
+from zoo.tasks.generic import check_data_options
 from zoo.tasks.registry import get_task
 
 
@@ -127,6 +128,15 @@ class RunConfig:
     feature_cache: bool | None = None
     backup_every: float = 60.0
 
+    def __post_init__(self) -> None:
+        check_number("seed", self.seed, minimum=0, integer=True)
+        check_number("max_train_examples", self.max_train_examples, minimum=1, integer=True, optional=True)
+        check_number("backup_every", self.backup_every, minimum=0)
+
+
+# RunConfig fields that a resumed run may change: where the data is and what is logged, not the model.
+RESUMABLE_CHANGES = ("data_dir", "tensorboard", "backup_every")
+
 
 @dataclasses.dataclass
 class Run:
@@ -147,6 +157,7 @@ def _seed_everything(seed: int, deterministic: bool) -> None:
 def prepare_data(task: Task, config: RunConfig, data: Dataset | None = None) -> Dataset:
     """Load (unless given), tokenize text, and cut the training split as the config says."""
     if data is None:
+        check_data_options(task)
         data = load_dataset(task.dataset, config.data_dir, seed=config.seed, **task.data_options)
     if task.modality == "text" and data.train.x.dtype == object:
         from zoo.data.text import tokenize_dataset
@@ -260,13 +271,6 @@ class Member(NamedTuple):
     training_loop: str
 
 
-def _ensemble_size(task: Task) -> int:
-    n = task.training.ensemble
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ConfigError(f"ensemble must be an integer >= 1 (members to train and average), got {n!r}.")
-    return n
-
-
 def _train_member(task: Task, data: Dataset, config: RunConfig, strategy: tf.distribute.Strategy, dtype: str,
                   member_dir: Path, seed: int, *, chief: bool, verbose: int | str, ensemble: bool) -> Member:
     """Build and train one model into `member_dir` (its checkpoints, backup and feature cache).
@@ -374,17 +378,73 @@ def fit(
     ['config.json', 'history.json', 'model.keras', 'predictions.npz', 'report.json']
     """
     task = get_task(task) if isinstance(task, str) else task
-    task = task.with_overrides(**training)
+    task = _absolute_data_path(task.with_overrides(**training))
     config = RunConfig(task.to_dict(), seed, strategy, precision, jit_compile, deterministic, data_dir,
                        max_train_examples, tensorboard, feature_cache, backup_every)
     return run(config, data=data, out_dir=out_dir, run_dir=run_dir, verbose=verbose)
+
+
+def _absolute_data_path(task: Task) -> Task:
+    """The task with a relative `data_options["path"]` that exists from here made absolute, so that the run's
+    `config.json` finds the file from any directory (a path found only under `data_dir` stays as given)."""
+    path = task.data_options.get("path")
+    if path is None or Path(path).is_absolute() or not Path(path).exists():
+        return task
+    return dataclasses.replace(task, data_options={**task.data_options, "path": str(Path(path).resolve())})
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in d.items():
+        out.update(_flatten(value, f"{prefix}{key}.") if isinstance(value, dict) and value else {prefix + key: value})
+    return out
+
+
+def _short(value: Any, width: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _check_same_run(run_dir: Path, record: dict[str, Any]) -> None:
+    """Refuse to train into `run_dir` when its `config.json` is another run's (another task, training,
+    seed or data): resuming a killed run of the same configuration is what a reused run directory is for."""
+    if not (run_dir / "config.json").is_file():
+        return
+    ignored = (*RESUMABLE_CHANGES, "versions", "data.source", "data.split")
+    old, new = (_flatten(r) for r in (_saved_config(run_dir), json.loads(json.dumps(record, default=str))))
+    changed = [f"{k}: {_short(old.get(k))} -> {_short(new.get(k))}" for k in sorted(set(old) | set(new))
+               if old.get(k) != new.get(k) and not k.startswith(ignored)]
+    if old.get("task.name") != new.get("task.name"):
+        changed = [f"task {old.get('task.name')}, not {new.get('task.name')}"]
+    if changed:
+        raise ConfigError(
+            f"{run_dir} holds a run of another configuration ({'; '.join(changed[:5])}"
+            f"{'; ...' if len(changed) > 5 else ''}). Train into a new directory (another --run-dir, or --out), or "
+            f"delete {run_dir} first; only a run of the same configuration resumes there.")
+
+
+def check_same_data(recorded: dict[str, str] | None, current: dict[str, str] | None, where: str) -> None:
+    """Raise `ChecksumError` naming the file and both hashes when a file's sha256 differs from the recorded one.
+
+    Example:
+    >>> check_same_data({"a.csv": "11"}, {"a.csv": "22"}, "runs/x")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    zoo.errors.ChecksumError: a.csv: sha256 22 now, but 11 when runs/x was trained...
+    """
+    for name, expected in (recorded or {}).items():
+        found = (current or {}).get(name)
+        if found != expected:
+            raise ChecksumError(
+                f"{name}: sha256 {found} now, but {expected} when {where} was trained (its config.json): the data "
+                f"changed since, so the split and the test metrics would not be the run's. Evaluate with the "
+                f"original file, or pass the new data explicitly (zoo.evaluate(run_dir, data=...)).")
 
 
 def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.PathLike = "runs",
         run_dir: str | os.PathLike | None = None, verbose: int | str = "auto") -> Run:
     """Carry out a `RunConfig` (what `fit` does once it has made one); `run_dir` resumes a run."""
     task = Task.from_dict(config.task)
-    n = _ensemble_size(task)
+    n = task.training.ensemble
     _seed_everything(config.seed, config.deterministic)
     data = prepare_data(task, config, data)
     strategy = get_strategy(config.strategy)
@@ -398,10 +458,11 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
         run_dir = Path(out_dir) / f"{task.name.replace('/', '_')}-{stamp}-s{config.seed}"
     run_dir = Path(run_dir)
     if chief:
+        record = {**dataclasses.asdict(config), "versions": _versions(),
+                  "data": {k: data.meta.get(k) for k in ("source", "sha256", "split")}}
+        _check_same_run(run_dir, record)
         run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.json").write_text(json.dumps(
-            {**dataclasses.asdict(config), "versions": _versions(), "data": {
-                k: data.meta.get(k) for k in ("source", "sha256", "split")}}, indent=2, default=str))
+        (run_dir / "config.json").write_text(json.dumps(record, indent=2, default=str))
         if "vocabulary" in data.meta:
             (run_dir / "vocabulary.txt").write_text("\n".join(data.meta["vocabulary"]) + "\n")
 
@@ -433,18 +494,34 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
     return Run(run_dir, model, history, report)
 
 
-def load_run_config(run_dir: str | os.PathLike) -> RunConfig:
-    """The `RunConfig` saved in a run directory."""
+def _saved_config(run_dir: str | os.PathLike) -> dict[str, Any]:
+    """A run directory's `config.json` as written (the `RunConfig`, versions and data checksums)."""
+    if not isinstance(run_dir, (str, os.PathLike)):
+        raise ConfigError(f"run_dir must be a run directory's path (str or os.PathLike), got {run_dir!r}.")
     path = Path(run_dir) / "config.json"
     if not path.is_file():
         raise ConfigError(f"{run_dir} is not a run directory (no config.json).")
-    saved = json.loads(path.read_text())
+    return json.loads(path.read_text())
+
+
+def load_run_config(run_dir: str | os.PathLike) -> RunConfig:
+    """The `RunConfig` saved in a run directory.
+
+    Example:
+    >>> load_run_config(None)
+    Traceback (most recent call last):
+    builders.errors.ConfigError: run_dir must be a run directory's path (str or os.PathLike), got None.
+    """
+    saved = _saved_config(run_dir)
     fields = {f.name for f in dataclasses.fields(RunConfig)}
     return RunConfig(**{k: v for k, v in saved.items() if k in fields})
 
 
 def evaluate(run_dir: str | os.PathLike, *, data: Dataset | None = None, data_dir: str | None = None) -> dict[str, Any]:
     """Reload a run's model (safe mode) and data, recompute the test report, and rewrite `report.json`.
+
+    Without `data`, the data is loaded as at training time and its files' sha256 must be those in the
+    run's `config.json` (else `ChecksumError`): a changed file would give another split and other metrics.
 
     Example:
     >>> import tempfile
@@ -462,6 +539,9 @@ def evaluate(run_dir: str | os.PathLike, *, data: Dataset | None = None, data_di
     model = load_run_model(run_dir)
     report_path = Path(run_dir) / "report.json"
     previous = json.loads(report_path.read_text()) if report_path.is_file() else {}
-    report = {**previous, **predict_report(task, model, prepare_data(task, config, data), run_dir=run_dir)}
+    recorded = None if data is not None else (_saved_config(run_dir).get("data") or {}).get("sha256")
+    data = prepare_data(task, config, data)
+    check_same_data(recorded, data.meta.get("sha256"), str(run_dir))
+    report = {**previous, **predict_report(task, model, data, run_dir=run_dir)}
     report_path.write_text(json.dumps(report, indent=2))
     return report

@@ -6,11 +6,64 @@ A task holds no weights and no data; `zoo.harness` turns it into a trained model
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import inspect
 import json
+import math
+import numbers
+from collections.abc import Iterable
 from typing import Any
 
+from builders import get_backbone_class, list_backbones
 from builders.heads import HeadConfig
-from zoo.errors import ConfigError
+from zoo.errors import ConfigError, UnknownNameError
+
+# The modalities each registered backbone takes (a backbone not listed here is not checked).
+BACKBONE_MODALITIES = {
+    "tabular": ("tabular",),
+    "cnn": ("image",),
+    "application": ("image",),
+    "transformer": ("text", "timeseries"),
+    "rnn": ("text", "timeseries"),
+    "temporal_cnn": ("timeseries",),
+    "bag_of_words": ("text",),
+    "recommender": ("recommendation",),
+}
+_INPUTS = {"tabular": "tabular data", "image": "images", "text": "text", "timeseries": "time series",
+           "recommendation": "user-item pairs"}
+CLASSIFICATION_HEADS = ("binary", "multiclass")
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`" Did you mean 'x'?"` for the known names closest to `name`, or `""` when none is close.
+
+    Example:
+    >>> did_you_mean("medical/breast_cancer", ["medical/breast_cancer_diagnosis", "medical/breastmnist"])
+    " Did you mean 'medical/breast_cancer_diagnosis' or 'medical/breastmnist'?"
+    """
+    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
+    return f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+
+
+def check_number(field: str, value: Any, *, minimum: float, integer: bool = False, above: bool = False,
+                 optional: bool = False) -> None:
+    """Raise `ConfigError` naming `field` unless `value` is a finite number (an integer if `integer`)
+    `>= minimum` (`> minimum` if `above`), or None when `optional`; booleans and strings are refused.
+
+    Example:
+    >>> check_number("epochs", 0, minimum=1, integer=True)
+    Traceback (most recent call last):
+    builders.errors.ConfigError: epochs must be an integer >= 1, got 0.
+    """
+    if optional and value is None:
+        return
+    kind = numbers.Integral if integer else numbers.Real
+    valid = isinstance(value, kind) and not isinstance(value, bool) and math.isfinite(value)
+    if not valid or (value <= minimum if above else value < minimum):
+        wanted = f"{'an integer' if integer else 'a finite number'} {'>' if above else '>='} {minimum:g}"
+        number = isinstance(value, kind) and not isinstance(value, bool)
+        got = f"{value!r}" + ("" if number or value is None else f" ({type(value).__name__})")
+        raise ConfigError(f"{field} must be {wanted}{' or None' if optional else ''}, got {got}.")
 
 
 @dataclasses.dataclass
@@ -85,6 +138,20 @@ class TrainingConfig:
     scale_learning_rate: bool = False
     ensemble: int = 1
 
+    def __post_init__(self) -> None:
+        check_number("epochs", self.epochs, minimum=1, integer=True)
+        check_number("batch_size", self.batch_size, minimum=1, integer=True)
+        check_number("learning_rate", self.learning_rate, minimum=0, above=True)
+        check_number("weight_decay", self.weight_decay, minimum=0)
+        check_number("patience", self.patience, minimum=0, integer=True)
+        check_number("fine_tune_epochs", self.fine_tune_epochs, minimum=0, integer=True)
+        check_number("fine_tune_layers", self.fine_tune_layers, minimum=0, integer=True, optional=True)
+        check_number("fine_tune_learning_rate", self.fine_tune_learning_rate, minimum=0, above=True)
+        check_number("ensemble", self.ensemble, minimum=1, integer=True)
+        for name in ("freeze", "scale_learning_rate"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}.")
+
 
 @dataclasses.dataclass
 class Task:
@@ -132,6 +199,17 @@ class Task:
     limitations: str = ""
     license: str = ""
 
+    def __post_init__(self) -> None:
+        takes = BACKBONE_MODALITIES.get(self.backbone.name)
+        if takes is not None and self.modality not in takes:
+            compatible = sorted(n for n, m in BACKBONE_MODALITIES.items() if self.modality in m)
+            raise ConfigError(
+                f"backbone {self.backbone.name} takes {' or '.join(_INPUTS.get(m, m) for m in takes)}; task "
+                f"{self.name}'s data is {self.modality}; compatible backbones: {', '.join(compatible) or 'none'}.")
+        if self.training.class_weight is not None and self.head.kind not in CLASSIFICATION_HEADS:
+            raise ConfigError(f"class weights need a classification task: task {self.name} has a {self.head.kind} "
+                              f"head; drop class_weight (--class-weight).")
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
@@ -176,7 +254,33 @@ class Task:
         train = dataclasses.replace(self.training, **{k: v for k, v in training.items() if v is not None})
         spec = self.backbone
         if backbone and backbone != spec.name:
+            if backbone not in list_backbones():
+                raise UnknownNameError(f"Unknown backbone '{backbone}'.{did_you_mean(backbone, list_backbones())} "
+                                       f"Known backbones: {', '.join(list_backbones())}.")
             spec = BackboneSpec(backbone, {})
-        if backbone_params:
+        if backbone_params is not None:
+            check_backbone_params(spec.name, backbone_params)
             spec = BackboneSpec(spec.name, {**spec.params, **backbone_params})
         return dataclasses.replace(self, backbone=spec, training=train)
+
+
+def check_backbone_params(backbone: str, params: Any) -> None:
+    """Raise `ConfigError` unless `params` is a dict whose values fit the backbone's arguments in kind:
+    a string where the backbone takes a list (e.g. `hidden_units="64"`) is refused.
+
+    Example:
+    >>> check_backbone_params("tabular", {"hidden_units": "64"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    builders.errors.ConfigError: backbone_params['hidden_units'] of backbone tabular must be a list...
+    """
+    if not isinstance(params, dict):
+        raise ConfigError(f"backbone_params (--backbone-params) must be a JSON object such as "
+                          f'{{"dropout": 0.2}}, got {params!r}.')
+    arguments = inspect.signature(get_backbone_class(backbone).__init__).parameters
+    for key, value in params.items():
+        argument = arguments.get(key)
+        takes_list = argument is not None and (isinstance(argument.default, (list, tuple)) or str(
+            argument.annotation).startswith(("Sequence[", "list[", "tuple[")))
+        if takes_list and isinstance(value, str):
+            raise ConfigError(f"backbone_params[{key!r}] of backbone {backbone} must be a list (e.g. [64, 32]), "
+                              f"not the string {value!r}.")

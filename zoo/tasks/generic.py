@@ -14,14 +14,61 @@ Example:
 
 from __future__ import annotations
 
+import inspect
+import json
+
 from builders.heads import HeadConfig
+from zoo.data import generic as loaders
+from zoo.errors import ConfigError
 from zoo.tasks.base import BackboneSpec, Task, TrainingConfig
 from zoo.tasks.registry import register_task
 
+# The generic datasets' loaders, and the command-line flag of each loader option that has one.
+LOADERS = {"csv_tabular": loaders.load_csv_tabular, "csv_text": loaders.load_text_csv,
+           "csv_timeseries": loaders.load_timeseries_csv, "images": loaders.load_images}
+FLAGS = {"path": "--data PATH", "target": "--target COLUMN", "text_column": "--text-column COLUMN"}
+
+
+def check_data_options(task: Task) -> None:
+    """Raise `ConfigError` naming the command-line flag and the Python option of each option that a
+    generic task's loader requires and `task.data_options` lacks (other tasks pass).
+
+    Example:
+    >>> from zoo.tasks import get_task
+    >>> task = get_task("tabular/classification")
+    >>> task.data_options.update(path="customers.csv")
+    >>> check_data_options(task)
+    Traceback (most recent call last):
+    builders.errors.ConfigError: Task tabular/classification needs target of your data. target: on the command line --target COLUMN, in Python task.data_options['target'].
+    """
+    loader = LOADERS.get(task.dataset)
+    if loader is None:
+        return
+    expected = "regression" if task.head.kind == "regression" else "classification"
+    if "task" in inspect.signature(loader).parameters and task.data_options.get("task", expected) != expected:
+        raise ConfigError(
+            f"Data option 'task' is {task.data_options['task']!r}, but {task.name} trains a {expected} head; remove "
+            "'task' from the data options (the task's name sets it)."
+        )
+    missing = [p.name for p in inspect.signature(loader).parameters.values()
+               if p.default is p.empty and p.name not in task.data_options]
+    if missing:
+        flags = {name: FLAGS.get(name, f"--data-options '{{{json.dumps(name)}: ...}}'") for name in missing}
+        how = "; ".join(f"{name}: on the command line {flag}, in Python task.data_options[{name!r}]"
+                        for name, flag in flags.items())
+        raise ConfigError(f"Task {task.name} needs {', '.join(missing)} of your data. {how}.")
+
 _LIMITS = (
     "No published baseline exists for your data: compare with a simple model (e.g. scikit-learn) on the same "
-    "seeded split. The default split is random (stratified for classes); if rows are ordered in time or grouped "
-    "(patients, customers, machines), choose a split that keeps the future or the group out of training."
+    "seeded split. {split}"
+)
+_RANDOM_SPLIT = (
+    "The default split is random (stratified for classes); if rows are ordered in time or grouped (patients, "
+    "customers, machines), choose a split that keeps the future or the group out of training."
+)
+_SERIES_SPLIT = (
+    "With `group`, whole series go to train, validation or test; without it the split is chronological (the last "
+    "windows are the test set), so a series' future never trains the model that is tested on it."
 )
 _USE = "Your own {what}: a first model with the zoo's harness, report and model card in one command."
 
@@ -33,9 +80,11 @@ _REGRESSION = dict(head=HeadConfig("regression"), loss="mse", metrics=["root_mea
 
 def _generic(name: str, modality: str, dataset: str, what: str, description: str, backbone: BackboneSpec,
              outputs: dict, training: TrainingConfig, **fields) -> Task:
+    split = _SERIES_SPLIT if modality == "timeseries" else _RANDOM_SPLIT
     return Task(
         name=name, industry="generic", modality=modality, dataset=dataset, description=description,
-        backbone=backbone, training=training, intended_use=_USE.format(what=what), limitations=_LIMITS,
+        backbone=backbone, training=training, intended_use=_USE.format(what=what),
+        limitations=_LIMITS.format(split=split),
         license="yours: the zoo ships no data for this task", **outputs, **fields,
     )
 
@@ -79,7 +128,8 @@ def image_classification() -> Task:
 def text_classification() -> Task:
     return _generic(
         "text/classification", "text", "csv_text", "labelled texts",
-        "Classify the texts of your CSV (`--data file.csv --text-column text --target label`) with a small "
+        "Classify the texts of your CSV (`--data file.csv --text-column text --target label`) or of a folder of "
+        "class subfolders of .txt files (`--data DIR`) with a small "
         "Transformer encoder on WordPiece tokens learned from the train split.",
         BackboneSpec("transformer", {"hidden_dim": 64, "num_layers": 2, "num_heads": 4, "intermediate_dim": 128,
                                      "dropout": 0.2}), _CLASSIFICATION,

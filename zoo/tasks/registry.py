@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from zoo.errors import UnknownNameError
-from zoo.tasks.base import Task
+from zoo.tasks.base import Task, did_you_mean
 
 _TASKS: dict[str, Callable[[], Task]] = {}
 
@@ -37,7 +37,11 @@ def get_task(name: str) -> Task:
     Example:
     >>> get_task("medical/breast_cancer_diagnosis").modality
     'tabular'
+    >>> get_task("medical/breast_cancer")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    builders.errors.UnknownNameError: Unknown task 'medical/breast_cancer'. Did you mean 'medical/breast_cancer_diagnosis'...
     """
     if name not in _TASKS:
-        raise UnknownNameError(f"Unknown task '{name}'. Known tasks:\n  " + "\n  ".join(list_tasks()))
+        raise UnknownNameError(f"Unknown task '{name}'.{did_you_mean(str(name), _TASKS)} Known tasks:\n  "
+                               + "\n  ".join(list_tasks()))
     return _TASKS[name]()
