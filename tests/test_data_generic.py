@@ -333,3 +333,53 @@ def test_text_folder_errors_name_the_file_or_the_option(tmp_path):
         generic.load_text_csv(root, "text", "label")
     with pytest.raises(ConfigError, match="--text-column"):
         generic.load_text_csv(_write(tmp_path / "r.csv", ["review,label", "good,1"]))
+
+
+# === pandas DataFrames (a notebook's table) ===
+
+
+def _frame(n: int = 120):
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"age": rng.integers(18, 80, n), "income": rng.normal(50, 10, n).round(2),
+                          "region": pd.Categorical(rng.choice(["north", "south"], n))})
+    frame["churned"] = np.where(frame.age < 40, "yes", "no")
+    return frame
+
+
+@pytest.mark.parametrize("name, options, frame_of", [
+    ("csv_tabular", {"target": "churned"}, lambda f: f),
+    ("csv_text", {"text_column": "region", "target": "churned"}, lambda f: f),
+    ("csv_timeseries", {"target": "income", "window": 4, "group": "g"},
+     lambda f: f.assign(g=np.arange(len(f)) // 12)[["g", "age", "income"]]),
+])
+def test_a_dataframe_loads_as_the_same_table_saved_as_csv(tmp_path, name, options, frame_of):
+    frame = frame_of(_frame())
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", validate.SmallSplitWarning)
+        ours, csv = (load_dataset(name, path=p, **options) for p in (frame, tmp_path / "t.csv"))
+    for part in ("train", "val", "test"):
+        a, b = getattr(ours, part), getattr(csv, part)
+        for key in (a.x if isinstance(a.x, dict) else {"x": None}):
+            x_a, x_b = (a.x[key], b.x[key]) if isinstance(a.x, dict) else (a.x, b.x)
+            assert np.array_equal(x_a, x_b), (part, key)
+        assert np.array_equal(a.y, b.y)
+    assert ours.meta["source"] == f"pandas DataFrame ({len(frame)} rows, in memory)"
+    assert ours.meta["sha256"]["DataFrame"] != csv.meta["sha256"]["t.csv"]
+
+
+def test_dataframe_errors_name_the_column_and_row_and_fit_refuses_a_raw_frame():
+    import zoo
+
+    frame = _frame()
+    frame.loc[4, "income"] = None
+    with pytest.raises(DataValidationError, match=r"DataFrame: column 'income', data row 5 .* is missing"):
+        load_dataset("csv_tabular", path=frame, target="churned")
+    with pytest.raises(DataValidationError, match="Did you mean 'churned'"):
+        load_dataset("csv_tabular", path=_frame(), target="churn")
+    with pytest.raises(ConfigError, match=r"got DataFrame\. For a pandas DataFrame: data=zoo\.data\.load_dataset"):
+        zoo.fit("tabular/classification", data=_frame(), epochs=1, verbose=0)
+    changed = generic.frame_cells(_frame().assign(income=lambda f: f.income + 1))
+    assert changed["income"].tolist()[:1] != generic.frame_cells(_frame())["income"].tolist()[:1]

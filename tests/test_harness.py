@@ -233,3 +233,16 @@ def test_a_run_directory_of_another_config_is_refused_and_the_same_config_reruns
     assert (first.run_dir / "config.json").read_text() == before
     again = zoo.fit("medical/breast_cancer_diagnosis", **{**kwargs, "backup_every": 0.0})  # same run: trains there
     assert again.report["test"]["accuracy"] == first.report["test"]["accuracy"]
+
+
+def test_a_run_given_its_data_in_python_is_evaluated_only_on_that_data(tmp_path):
+    """evaluate reloads the task's data only when it is what the run was trained on (the splits' fingerprint)."""
+    full = zoo.data.load_dataset("breast_cancer")
+    same = zoo.fit("medical/breast_cancer_diagnosis", data=full, out_dir=tmp_path, epochs=1, verbose=0)
+    assert zoo.evaluate(same.run_dir)["test"]["accuracy"] == same.report["test"]["accuracy"]
+    half = full.subset(0.5)
+    other = zoo.fit("medical/breast_cancer_diagnosis", data=half, out_dir=tmp_path, epochs=1, verbose=0, seed=1)
+    with pytest.raises(ChecksumError, match=r"not the data the run was trained on.*pass the same Dataset again"):
+        zoo.evaluate(other.run_dir)
+    assert zoo.evaluate(other.run_dir, data=half)["test"]["accuracy"] == other.report["test"]["accuracy"]
+

@@ -831,7 +831,7 @@ def export(
     >>> report["checks"]["serve"]["passed"], sorted(report["sha256"])[0]
     (True, 'saved_model/fingerprint.pb')
     """
-    from zoo.harness.fit import _versions, load_run_config, prepare_data
+    from zoo.harness.fit import _versions, load_run_config, run_data
     from zoo.tasks.base import Task
 
     if format not in FORMATS:
@@ -850,7 +850,7 @@ def export(
     out = Path(out_dir) if out_dir else run_dir / "export" / (format + (f"-{quantize}" if quantize else ""))
     _prepare_out_dir(out)
     model = load_run_model(run_dir)
-    data = prepare_data(task, config, data)
+    data = run_data(run_dir, task, config, data)
     serving = serving_inputs(task, model, data, run_dir, max_examples=max_examples)
 
     from zoo.harness.pipeline import make_dataset

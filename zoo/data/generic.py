@@ -10,6 +10,7 @@ works on it unchanged. Validation splits are always carved from training data.
 from __future__ import annotations
 
 import csv
+import hashlib
 import inspect
 import numbers
 import os
@@ -20,7 +21,7 @@ import warnings
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +29,9 @@ from zoo.data import common, splits, tabular, validate
 from zoo.data.sources import sha256
 from zoo.data.types import Dataset, Split
 from zoo.errors import ConfigError, DataNotFoundError, DataValidationError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TASKS = ("classification", "regression")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
@@ -217,6 +221,49 @@ def _file_meta(path: Path, seed: int) -> dict[str, Any]:
     return {"source": path.name, "path": str(path), "sha256": {path.name: sha256(path)}, "seed": seed}
 
 
+def _is_frame(source: Any) -> bool:
+    return type(source).__name__ == "DataFrame" and hasattr(source, "columns") and hasattr(source, "map")
+
+
+def frame_cells(frame: Any) -> Any:
+    """A pandas DataFrame as `read_csv` reads a file: str column names and str cells, missing cells NaN.
+
+    So a table built in a notebook is validated, typed and split exactly as the same table saved
+    as CSV (its index is not a column: `reset_index()` first to use it).
+
+    Example:
+    >>> import pandas as pd
+    >>> frame_cells(pd.DataFrame({"a": [1.5, None], 2: ["x", "y"]})).to_dict("list")
+    {'a': ['1.5', nan], '2': ['x', 'y']}
+    """
+    import pandas as pd
+
+    cells = frame.astype(object).map(lambda v: v if isinstance(v, str) else (np.nan if pd.isna(v) else str(v)))
+    cells.columns = [str(c).strip() for c in frame.columns]
+    return cells.reset_index(drop=True)
+
+
+def _read_table(source: Any, seed: int, **csv_options: Any) -> tuple[Any, str, dict[str, Any]]:
+    """The table of a CSV path or a pandas DataFrame (str cells), its name for messages, and its provenance."""
+    if not _is_frame(source):
+        path = Path(source)
+        return read_csv(path, **csv_options), path.name, _file_meta(path, seed)
+    import pandas as pd
+
+    frame = frame_cells(source)
+    validate.check_columns(list(frame.columns), list(frame.columns), "DataFrame")  # duplicated names
+    if len(frame) == 0:
+        raise DataValidationError("DataFrame: no rows; expected at least one.")
+    decimal, thousands = csv_options.get("decimal", "."), csv_options.get("thousands")
+    _check_number_marks(decimal, thousands)
+    if decimal != "." or thousands is not None:
+        frame = frame.apply(lambda column: _rewrite_numbers(column, decimal, thousands))
+    digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()
+    digest = hashlib.sha256((digest + "|".join(frame.columns)).encode()).hexdigest()
+    return frame, "DataFrame", {"source": f"pandas DataFrame ({len(frame)} rows, in memory)",
+                                "sha256": {"DataFrame": digest}, "seed": seed}
+
+
 def _is_numeric_column(values: np.ndarray) -> bool:
     """Most non-missing cells are numbers (so a stray text cell is an error, not a category)."""
     import pandas as pd
@@ -245,7 +292,7 @@ def _check_formatted_numbers(values: np.ndarray, where: str, column: str) -> Non
 
 
 def load_csv_tabular(
-    path: str | os.PathLike,
+    path: str | os.PathLike | pd.DataFrame,
     target: str,
     *,
     task: str = "classification",
@@ -275,7 +322,8 @@ def load_csv_tabular(
     validation; stratified by class for classification, random for regression.
 
     Args:
-        path: str or path. The CSV file.
+        path: str or path. The CSV file, or a pandas DataFrame (read as that table saved as CSV
+            would be, see `frame_cells`).
         target: str. The label column.
         task: str. `"classification"` (labels become int64 class ids, sorted class names) or
             `"regression"` (float32 targets).
@@ -302,9 +350,8 @@ def load_csv_tabular(
     ((32, 1), ['region'], ['0', '1'])
     """
     _check_task(task)
-    path = Path(path)
-    where = path.name
-    frame = read_csv(path, encoding=encoding, delimiter=delimiter, decimal=decimal, thousands=thousands)
+    frame, where, file_meta = _read_table(path, seed, encoding=encoding, delimiter=delimiter, decimal=decimal,
+                                          thousands=thousands)
     columns = list(frame.columns)
     drop_list, categorical_list = _as_list(drop), _as_list(categorical)
     validate.check_columns(columns, [target, *drop_list, *categorical_list], where, allow_extra=True)
@@ -344,7 +391,7 @@ def load_csv_tabular(
         numeric, raw, y, index, numeric_names, categorical_names, where
     )
     meta: dict[str, Any] = {
-        **_file_meta(path, seed),
+        **file_meta,
         "modality": "tabular",
         "task_type": task,
         "split": splits.describe(test_fraction, val_fraction, seed, stratify=stratify),
@@ -360,7 +407,7 @@ def load_csv_tabular(
 
 
 def load_text_csv(
-    path: str | os.PathLike,
+    path: str | os.PathLike | pd.DataFrame,
     text_column: str | None = None,
     target: str | None = None,
     *,
@@ -384,7 +431,7 @@ def load_text_csv(
     an empty or undecodable file names the file.
 
     Args:
-        path: str or path. The CSV file, or the folder.
+        path: str or path. The CSV file, or the folder, or a pandas DataFrame (see `frame_cells`).
         text_column: str. The column holding the text (a CSV needs it; a folder has none).
         target: str. The label column (a CSV needs it; a folder's labels are its subfolders).
         task: str. `"classification"` or `"regression"`.
@@ -409,9 +456,9 @@ def load_text_csv(
     (['review 0, bad'], 13, 3, 4)
     """
     _check_task(task)
-    path = Path(path)
-    where = path.name
-    if path.is_dir():
+    where = "DataFrame" if _is_frame(path) else Path(path).name
+    if not _is_frame(path) and Path(path).is_dir():
+        path = Path(path)
         if task != "classification" or text_column is not None or target is not None:
             raise ConfigError(
                 f"{where}/ is a folder of text files: its labels are its class subfolders, so it takes no "
@@ -425,7 +472,8 @@ def load_text_csv(
             "in Python task.data_options['text_column'] and ['target']; a folder of class subfolders of .txt "
             "files needs neither."
         )
-    frame = read_csv(path, encoding=encoding, delimiter=delimiter, decimal=decimal, thousands=thousands)
+    frame, where, file_meta = _read_table(path, seed, encoding=encoding, delimiter=delimiter, decimal=decimal,
+                                          thousands=thousands)
     validate.check_columns(list(frame.columns), [text_column, target], where, allow_extra=True)
     if text_column == target:
         raise DataValidationError(
@@ -437,7 +485,7 @@ def load_text_csv(
     parts_index = splits.train_val_test(y, test_fraction, val_fraction, seed, stratify=stratify)
     train, val, test = (Split(x[i], y[i]) for i in parts_index)
     meta: dict[str, Any] = {
-        **_file_meta(path, seed),
+        **file_meta,
         "modality": "text",
         "task_type": task,
         "text_column": text_column,
@@ -922,7 +970,7 @@ def _feature_column(frame: Any, column: str, where: str) -> np.ndarray:
 
 
 def load_timeseries_csv(
-    path: str | os.PathLike,
+    path: str | os.PathLike | pd.DataFrame,
     target: str,
     *,
     window: int,
@@ -958,7 +1006,7 @@ def load_timeseries_csv(
       `test_fraction` of rows test; each part is windowed on its own, so no window spans two.
 
     Args:
-        path: str or path. The CSV file.
+        path: str or path. The CSV file, or a pandas DataFrame (see `frame_cells`).
         target: str. The column to predict.
         window: int. Rows per example.
         group: optional str. The column identifying independent series.
@@ -990,9 +1038,8 @@ def load_timeseries_csv(
     _check_task(task)
     if any(isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1 for v in (window, stride)):
         raise DataValidationError(f"window is {window!r} and stride {stride!r}; expected positive integers.")
-    path = Path(path)
-    where = path.name
-    frame = read_csv(path, encoding=encoding, delimiter=delimiter, decimal=decimal, thousands=thousands)
+    frame, where, file_meta = _read_table(path, seed, encoding=encoding, delimiter=delimiter, decimal=decimal,
+                                          thousands=thousands)
     columns = list(frame.columns)
     special = [target] + [c for c in (group, time_column) if c is not None]
     drop_list, feature_list = _as_list(drop), _as_list(features)
@@ -1082,7 +1129,7 @@ def load_timeseries_csv(
             f"rest for validation); each part windowed on its own ({window} rows, stride {stride})."
         )
     meta: dict[str, Any] = {
-        **_file_meta(path, seed),
+        **file_meta,
         "modality": "timeseries",
         "task_type": task,
         "split": split_note,
@@ -1111,15 +1158,17 @@ def _registered(
         raise ConfigError(
             f"Dataset '{name}' reads your own file: give path= (on the command line, --data PATH)."
         )
-    resolved = Path(path)
-    if not resolved.is_absolute() and not resolved.exists() and data_dir:
+    resolved = path if _is_frame(path) else Path(path)
+    if not _is_frame(path) and not resolved.is_absolute() and not resolved.exists() and data_dir:
         resolved = Path(data_dir) / resolved
     try:
         inspect.signature(loader).bind(resolved, **options)
     except TypeError as error:
         allowed = [p for p in inspect.signature(loader).parameters if p != "path"]
         raise ConfigError(f"Dataset '{name}': {error}. Its options are: {', '.join(allowed)}.") from None
-    hints = typing.get_type_hints(loader)
+    import pandas as pd
+
+    hints = typing.get_type_hints(loader, localns={"pd": pd})
     return loader(resolved, **{k: _option(name, k, v, hints[k]) for k, v in options.items()})
 
 
@@ -1179,13 +1228,14 @@ def _option(dataset: str, key: str, value: Any, hint: Any) -> Any:
 
 
 def csv_tabular(
-    data_dir: str | None = None, *, path: str | os.PathLike | None = None, **options: Any
+    data_dir: str | None = None, *, path: str | os.PathLike | pd.DataFrame | None = None,
+    **options: Any,
 ) -> Dataset:
     """`load_csv_tabular` as a registered dataset: `path` is the CSV (relative paths may sit in `data_dir`).
 
     Args:
         data_dir: optional str. Where a relative `path` may be found.
-        path: str or path. The CSV file.
+        path: str or path. The CSV file, or a pandas DataFrame.
         **options: keyword arguments of `load_csv_tabular` (`target`, `task`, `seed`, ...).
 
     Example:
@@ -1197,13 +1247,14 @@ def csv_tabular(
 
 
 def csv_text(
-    data_dir: str | None = None, *, path: str | os.PathLike | None = None, **options: Any
+    data_dir: str | None = None, *, path: str | os.PathLike | pd.DataFrame | None = None,
+    **options: Any,
 ) -> Dataset:
     """`load_text_csv` as a registered dataset (options `text_column`, `target`, ...).
 
     Args:
         data_dir: optional str. Where a relative `path` may be found.
-        path: str or path. The CSV file.
+        path: str or path. The CSV file, or a pandas DataFrame.
         **options: keyword arguments of `load_text_csv` (`text_column`, `target`, ...).
 
     Example:
@@ -1215,13 +1266,14 @@ def csv_text(
 
 
 def csv_timeseries(
-    data_dir: str | None = None, *, path: str | os.PathLike | None = None, **options: Any
+    data_dir: str | None = None, *, path: str | os.PathLike | pd.DataFrame | None = None,
+    **options: Any,
 ) -> Dataset:
     """`load_timeseries_csv` as a registered dataset (options `target`, `window`, `group`, ...).
 
     Args:
         data_dir: optional str. Where a relative `path` may be found.
-        path: str or path. The CSV file.
+        path: str or path. The CSV file, or a pandas DataFrame.
         **options: keyword arguments of `load_timeseries_csv` (`target`, `window`, ...).
 
     Example:

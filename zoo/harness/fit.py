@@ -12,6 +12,7 @@ its `model.keras` averages them and its `history.json` is member 0's.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import time
@@ -25,7 +26,7 @@ import tensorflow as tf
 from zoo.data import load_dataset
 from zoo.data.sources import sha256
 from zoo.data.types import Dataset
-from zoo.errors import ChecksumError, ConfigError, DataValidationError
+from zoo.errors import ChecksumError, ConfigError, DataValidationError, ZooError
 from zoo.harness.build import build_model
 from zoo.harness.caching import can_cache, fit_cached
 from zoo.harness.distributed import (
@@ -156,6 +157,12 @@ def _seed_everything(seed: int, deterministic: bool) -> None:
 
 def prepare_data(task: Task, config: RunConfig, data: Dataset | None = None) -> Dataset:
     """Load (unless given), tokenize text, and cut the training split as the config says."""
+    if data is not None and not isinstance(data, Dataset):
+        generic = task.dataset if task.dataset.startswith("csv_") else "csv_tabular"
+        hint = (f" For a pandas DataFrame: data=zoo.data.load_dataset({generic!r}, path=frame, target='COLUMN', ...)"
+                " validates and splits it as the same table saved as CSV.") if type(data).__name__ == "DataFrame" else ""
+        raise ConfigError(f"data must be a zoo.data.types.Dataset (what zoo.data.load_dataset returns), got "
+                          f"{type(data).__name__}.{hint}")
     if data is None:
         check_data_options(task)
         data = load_dataset(task.dataset, config.data_dir, seed=config.seed, **task.data_options)
@@ -410,10 +417,10 @@ def _check_same_run(run_dir: Path, record: dict[str, Any]) -> None:
     seed or data): resuming a killed run of the same configuration is what a reused run directory is for."""
     if not (run_dir / "config.json").is_file():
         return
-    ignored = (*RESUMABLE_CHANGES, "versions", "data.source", "data.split")
+    ignored = (*RESUMABLE_CHANGES, "versions", "data.source", "data.split", "data.passed_in")
     old, new = (_flatten(r) for r in (_saved_config(run_dir), json.loads(json.dumps(record, default=str))))
     changed = [f"{k}: {_short(old.get(k))} -> {_short(new.get(k))}" for k in sorted(set(old) | set(new))
-               if old.get(k) != new.get(k) and not k.startswith(ignored)]
+               if old.get(k) != new.get(k) and not k.startswith(ignored) and (k in old or k != "data.fingerprint")]
     if old.get("task.name") != new.get("task.name"):
         changed = [f"task {old.get('task.name')}, not {new.get('task.name')}"]
     if changed:
@@ -446,6 +453,7 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
     task = Task.from_dict(config.task)
     n = task.training.ensemble
     _seed_everything(config.seed, config.deterministic)
+    passed_in = data is not None
     data = prepare_data(task, config, data)
     strategy = get_strategy(config.strategy)
     if task.training.scale_learning_rate:
@@ -459,7 +467,8 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
     run_dir = Path(run_dir)
     if chief:
         record = {**dataclasses.asdict(config), "versions": _versions(),
-                  "data": {k: data.meta.get(k) for k in ("source", "sha256", "split")}}
+                  "data": {**{k: data.meta.get(k) for k in ("source", "sha256", "split")}, "passed_in": passed_in,
+                           "fingerprint": data_fingerprint(data)}}
         _check_same_run(run_dir, record)
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.json").write_text(json.dumps(record, indent=2, default=str))
@@ -517,6 +526,64 @@ def load_run_config(run_dir: str | os.PathLike) -> RunConfig:
     return RunConfig(**{k: v for k, v in saved.items() if k in fields})
 
 
+def data_fingerprint(data: Dataset) -> str:
+    """One sha256 over every split's inputs and targets, as the model sees them (after `prepare_data`).
+
+    Example:
+    >>> from zoo.data import load_dataset
+    >>> data = load_dataset("breast_cancer")
+    >>> data_fingerprint(data) == data_fingerprint(load_dataset("breast_cancer")) != data_fingerprint(data.subset(0.5))
+    True
+    """
+    digest = hashlib.sha256()
+    for name in ("train", "val", "test"):
+        split = getattr(data, name)
+        parts = split.x if isinstance(split.x, dict) else {"x": split.x}
+        for key, values in [*sorted(parts.items()), ("y", split.y)]:
+            values = np.asarray(values)
+            digest.update(f"{name}/{key}/{values.dtype}/{values.shape}".encode())
+            digest.update("\x00".join(map(str, values.ravel())).encode() if values.dtype == object
+                          else np.ascontiguousarray(values).tobytes())
+    return digest.hexdigest()
+
+
+def run_data(run_dir: str | os.PathLike, task: Task, config: RunConfig, data: Dataset | None = None) -> Dataset:
+    """A saved run's data as `prepare_data` makes it: `data` if given, else reloaded as the run's `config.json`
+    says and refused where it is not the data the run was trained on: `ChecksumError` when a file's sha256
+    changed since, or when the reloaded splits differ from the run's (`data_fingerprint`), e.g. a run given
+    its data in Python (`fit(data=...)`).
+
+    Example:
+    >>> import tempfile
+    >>> from zoo.data import load_dataset
+    >>> half = load_dataset("breast_cancer").subset(0.5)
+    >>> r = fit("medical/breast_cancer_diagnosis", data=half, out_dir=tempfile.mkdtemp(), epochs=1, verbose=0)
+    >>> task, config = get_task("medical/breast_cancer_diagnosis"), load_run_config(r.run_dir)
+    >>> run_data(r.run_dir, task, config)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    zoo.errors.ChecksumError: ...: the data reloaded now is not the data the run was trained on...
+    >>> len(run_data(r.run_dir, task, config, data=half).train) == len(half.train)
+    True
+    """
+    if data is not None:
+        return prepare_data(task, config, data)
+    saved = _saved_config(run_dir).get("data") or {}
+    given = " It was given its data in Python (fit(data=...)): pass the same Dataset again as data=." \
+        if saved.get("passed_in") else ""
+    try:
+        prepared = prepare_data(task, config)
+    except ZooError as error:
+        if not given:
+            raise
+        raise ConfigError(f"{run_dir}: its data cannot be reloaded ({error}).{given}") from None
+    check_same_data(saved.get("sha256"), prepared.meta.get("sha256"), str(run_dir))
+    if saved.get("fingerprint") not in (None, data_fingerprint(prepared)):
+        raise ChecksumError(
+            f"{run_dir}: the data reloaded now is not the data the run was trained on (its splits' fingerprint "
+            f"differs from the one in config.json), so its metrics would not be the run's.{given}")
+    return prepared
+
+
 def evaluate(run_dir: str | os.PathLike, *, data: Dataset | None = None, data_dir: str | None = None) -> dict[str, Any]:
     """Reload a run's model (safe mode) and data, recompute the test report, and rewrite `report.json`.
 
@@ -539,9 +606,7 @@ def evaluate(run_dir: str | os.PathLike, *, data: Dataset | None = None, data_di
     model = load_run_model(run_dir)
     report_path = Path(run_dir) / "report.json"
     previous = json.loads(report_path.read_text()) if report_path.is_file() else {}
-    recorded = None if data is not None else (_saved_config(run_dir).get("data") or {}).get("sha256")
-    data = prepare_data(task, config, data)
-    check_same_data(recorded, data.meta.get("sha256"), str(run_dir))
+    data = run_data(run_dir, task, config, data)
     report = {**previous, **predict_report(task, model, data, run_dir=run_dir)}
     report_path.write_text(json.dumps(report, indent=2))
     return report

@@ -30,7 +30,7 @@ from matplotlib.figure import Figure
 from zoo.data import DATASETS
 from zoo.data.types import Dataset
 from zoo.errors import ConfigError, ZooError
-from zoo.harness.fit import Run, load_run_config, prepare_data
+from zoo.harness.fit import Run, load_run_config, run_data
 from zoo.report import explain, plots
 from zoo.report.metrics import classification_metrics, regression_metrics
 from zoo.tasks.base import Task
@@ -144,7 +144,7 @@ def load_run(
     if data_dir:
         config.data_dir = data_dir
     try:
-        artifacts.data = prepare_data(artifacts.task, config, data)
+        artifacts.data = run_data(run_dir, artifacts.task, config, data)
     except ZooError as error:
         artifacts.notes.append(f"The test data is not available here, so plots that need it are skipped: {error}")
     _load_predictions(artifacts)
