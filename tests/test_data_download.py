@@ -24,11 +24,10 @@ def _sha(data: bytes) -> str:
 
 
 @pytest.fixture
-def keras_home(tmp_path, monkeypatch):
-    home = tmp_path / "keras_home"
+def keras_home(no_local_data, monkeypatch):
+    """An empty Keras cache, and no data anywhere else the zoo looks."""
+    home = no_local_data / "keras_home"
     monkeypatch.setenv("KERAS_HOME", str(home))
-    monkeypatch.delenv("ZOO_DATA_DIR", raising=False)
-    monkeypatch.chdir(tmp_path)  # no ../shared/data beside it
     return home
 
 

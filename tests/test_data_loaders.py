@@ -353,3 +353,13 @@ def test_a_vocabulary_learned_from_text_with_unicode_spaces_saves_and_loads(tmp_
     loaded = keras_hub.tokenizers.WordPieceTokenizer(lowercase=True)
     loaded.load_assets(str(tmp_path))  # raised "Tokens in the vocabulary must be unique" before
     np.testing.assert_array_equal(loaded(texts[:1]), tokenizer(texts[:1]))
+
+
+def test_shared_data_beside_the_checkout_is_found_from_any_directory(tmp_path, monkeypatch):
+    """A notebook opened in notebooks/ (or any directory) finds ../shared/data beside the zoo's checkout."""
+    if not (sources.CHECKOUT_SHARED / "german_credit").is_dir():
+        pytest.skip(f"no German credit data in {sources.CHECKOUT_SHARED}")
+    monkeypatch.delenv("ZOO_DATA_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert sources.CHECKOUT_SHARED / "german_credit" in sources.candidate_dirs("german_credit")
+    assert len(load_dataset("german_credit").test) == 200

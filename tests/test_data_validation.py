@@ -236,9 +236,7 @@ def test_tampered_file_raises_checksum_error(tmp_path):
         german_credit.load(str(tmp_path))
 
 
-def test_missing_data_names_where_it_looked(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("ZOO_DATA_DIR", raising=False)
+def test_missing_data_names_where_it_looked(tmp_path, no_local_data):
     with pytest.raises(
         DataNotFoundError, match=r"(?s)Dataset 'german_credit' not found .*nowhere.*--data-dir"
     ):

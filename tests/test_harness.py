@@ -139,9 +139,7 @@ def test_unknown_task_lists_the_known_ones():
         zoo.get_task("medical/nope")
 
 
-def test_missing_data_says_where_it_looked(tmp_path, monkeypatch):
-    monkeypatch.setenv("ZOO_DATA_DIR", str(tmp_path))
-    monkeypatch.chdir(tmp_path)
+def test_missing_data_says_where_it_looked(tmp_path, no_local_data):
     with pytest.raises(DataNotFoundError, match=r"(?s)breastmnist.*Looked in.*--data-dir"):
         zoo.fit("medical/breastmnist", data_dir=str(tmp_path), out_dir=tmp_path, verbose=0)
 

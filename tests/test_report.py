@@ -294,7 +294,7 @@ def test_report_renders_in_headless_chromium(report_file, tmp_path):
     assert plot_blue.sum() > 500
 
 
-def test_saved_predictions_are_used_and_missing_data_is_a_note_not_a_crash(run, tmp_path, monkeypatch):
+def test_saved_predictions_are_used_and_missing_data_is_a_note_not_a_crash(run, tmp_path, no_local_data):
     copy = tmp_path / "run"
     shutil.copytree(run.run_dir, copy)
     y_true = zoo.data.load_dataset("breast_cancer").test.y
@@ -302,8 +302,6 @@ def test_saved_predictions_are_used_and_missing_data_is_a_note_not_a_crash(run, 
     config = json.loads((copy / "config.json").read_text())
     config["task"]["dataset"] = "breastmnist"  # as if the run came from a machine that had other data
     (copy / "config.json").write_text(json.dumps(config))
-    monkeypatch.setenv("ZOO_DATA_DIR", str(tmp_path / "nothing"))
-    monkeypatch.chdir(tmp_path)
     artifacts = load_run(copy, load_model=False)
     assert artifacts.data is None and artifacts.predictions_source == PREDICTIONS_FILE
     assert any("not available" in note for note in artifacts.notes)

@@ -4,7 +4,8 @@ The zoo looks for a dataset's files in this order:
 
 1. the directory given explicitly (`--data-dir` / `data_dir=`), as `<dir>/<name>/` or `<dir>/`;
 2. `$ZOO_DATA_DIR/<name>/`;
-3. `../shared/data/<name>/` beside the current directory, when it exists;
+3. `../shared/data/<name>/` beside the current directory, then (unless `$ZOO_DATA_DIR` is set) beside
+   the zoo's own checkout, so a notebook opened in `notebooks/` of an editable install finds it too;
 4. the Keras cache (`~/.keras/datasets/<name>/`), filled by `download()` when the user is online.
 
 Nothing is downloaded unless the user asks for it (`allow_download=True`), so an offline run
@@ -67,6 +68,10 @@ def verify(path: str | os.PathLike, expected: str) -> None:
         )
 
 
+# `../shared/data` beside the checkout this module was imported from (zoo/data/sources.py -> its root).
+CHECKOUT_SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
 def candidate_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list[Path]:
     """Directories searched for dataset `name`, in order.
 
@@ -81,6 +86,8 @@ def candidate_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list
     if env:
         dirs.append(Path(env) / name)
     dirs.append(Path.cwd().parent / "shared" / "data" / name)
+    if not env and CHECKOUT_SHARED / name not in dirs:  # ZOO_DATA_DIR set: the user said where the data is
+        dirs.append(CHECKOUT_SHARED / name)
     dirs.append(Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets" / name)
     return dirs
 
