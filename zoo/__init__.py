@@ -10,9 +10,9 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported: keep its C++ logs quiet
 
-from zoo.harness import Run, RunConfig, evaluate, fit, get_strategy
+from zoo.harness import Run, RunConfig, evaluate, fit, get_strategy, predict
 from zoo.tasks import Task, get_task, list_tasks
 
 __version__ = "0.1.0"
 
-__all__ = ["Run", "RunConfig", "Task", "evaluate", "fit", "get_strategy", "get_task", "list_tasks"]
+__all__ = ["Run", "RunConfig", "Task", "evaluate", "fit", "get_strategy", "get_task", "list_tasks", "predict"]

@@ -253,23 +253,8 @@ def _model_input(model: Any) -> Any:
     return inputs
 
 
-def _read_vocabulary(run_dir: Path, size: int) -> list[str]:
-    path = run_dir / "vocabulary.txt"
-    if not path.is_file():
-        raise ConfigError(f"{run_dir}: a text run needs vocabulary.txt (written by `zoo train`); not found.")
-    lines = path.read_text(encoding="utf-8").split("\n")
-    vocabulary = lines[:-1] if lines and lines[-1] == "" else lines
-    if len(vocabulary) != size or not vocabulary or vocabulary[0] != "[PAD]":
-        raise ConfigError(
-            f"{path}: {len(vocabulary)} tokens starting with {vocabulary[:1]}; expected {size} tokens (the model's "
-            "vocabulary size) starting with '[PAD]'. The file does not belong to this model."
-        )
-    return vocabulary
-
-
 def _text_inputs(task: Any, model: Any, data: Dataset, run_dir: Path, test_rows: np.ndarray,
                  calibration_rows: np.ndarray) -> ServingInputs:
-    import keras_hub
     import tensorflow as tf
 
     from builders import get_backbone
@@ -277,16 +262,12 @@ def _text_inputs(task: Any, model: Any, data: Dataset, run_dir: Path, test_rows:
 
     backbone = get_backbone(model)
     length = int(_model_input(model).shape[1] or np.shape(data.test.x)[1])  # any length: serve at the trained one
-    vocabulary = _read_vocabulary(run_dir, int(backbone.vocabulary_size))
     lowercase = bool(task.preprocessing.get("lowercase", True))
     raw = data.extra.get("text")
     if raw is None:
         raise ConfigError(f"{task.name}: exporting a text model needs the raw test texts; give the data as strings.")
-    tokenizer = keras_hub.tokenizers.WordPieceTokenizer(
-        vocabulary=vocabulary, lowercase=lowercase, oov_token="[UNK]", suffix_indicator=text.SUFFIX, dtype="int32"
-    )
-    if not tokenizer.built:
-        tokenizer.build(None)
+    tokenizer = text.tokenizer_from_file(run_dir / "vocabulary.txt", int(backbone.vocabulary_size), lowercase)
+    vocabulary = [str(t) for t in tokenizer.get_vocabulary()]
     test_text = np.asarray(raw["test"], dtype=object)[test_rows]
     train_text = np.asarray(raw["train"], dtype=object)[_rows(len(raw["train"]), len(calibration_rows))]
     # The reference ids are the training pipeline's (a vocabulary learned again from the train split), so a

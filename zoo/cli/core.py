@@ -1,4 +1,4 @@
-"""Core commands: `zoo list`, `zoo info TASK`, `zoo train TASK`, `zoo evaluate RUN_DIR`."""
+"""Core commands: `zoo list`, `zoo info TASK`, `zoo train TASK`, `zoo predict RUN_DIR`, `zoo evaluate RUN_DIR`."""
 
 from __future__ import annotations
 
@@ -25,6 +25,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backup-every", type=float, default=60.0, metavar="SECONDS",
                    help="back up the training state at most this often (default 60; 0: after every epoch)")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("predict", help="a run's predictions for new rows (CSV of the training columns)")
+    p.add_argument("run_dir")
+    p.add_argument("--data", required=True, help="CSV of new rows: the training columns (tabular) or the text column")
+    p.add_argument("--out", help="write the predictions to this CSV (default: print them)")
+    p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("evaluate", help="re-evaluate a run directory on its test split")
     p.add_argument("run_dir")
@@ -178,6 +184,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     run = zoo.fit(task, **run_kwargs(args), run_dir=args.run_dir, backup_every=args.backup_every)
     print_report(run.report)
     print(f"run directory: {run.run_dir}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    import zoo
+
+    predictions = zoo.predict(args.run_dir, args.data)
+    if args.out:
+        predictions.to_csv(args.out, index_label="row")
+        print(f"{len(predictions)} predictions written to {args.out}")
+    else:
+        print(predictions.to_string())
     return 0
 
 

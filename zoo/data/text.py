@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from zoo.data.types import Dataset, Split
-from zoo.errors import DataValidationError
+from zoo.errors import ConfigError, DataValidationError
 
 RESERVED_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]  # "[PAD]" is id 0.
 SUFFIX = "##"
@@ -149,6 +151,37 @@ def fit_tokenizer(train_texts: Sequence[str], vocab_size: int = 8000, lowercase:
     return keras_hub.tokenizers.WordPieceTokenizer(
         vocabulary=vocabulary, lowercase=lowercase, oov_token="[UNK]", suffix_indicator=SUFFIX, dtype="int32"
     )
+
+
+def tokenizer_from_file(path: str | os.PathLike, size: int, lowercase: bool = True) -> Any:
+    """The WordPiece tokenizer of a run's `vocabulary.txt` (one token a line, `[PAD]` first), checked
+    against the model's vocabulary size so a file of another run is refused, not silently misread.
+
+    Example:
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "vocabulary.txt"
+    >>> _ = p.write_text("\\n".join(RESERVED_TOKENS + ["profit", "rose"]) + "\\n")
+    >>> tokenize(tokenizer_from_file(p, 7), ["profit rose"], sequence_length=3).tolist()
+    [[5, 6, 0]]
+    """
+    import keras_hub
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path.parent}: a text run needs {path.name} (written by `zoo train`); not found.")
+    lines = path.read_text(encoding="utf-8").split("\n")
+    vocabulary = lines[:-1] if lines and lines[-1] == "" else lines
+    if len(vocabulary) != size or not vocabulary or vocabulary[0] != "[PAD]":
+        raise ConfigError(
+            f"{path}: {len(vocabulary)} tokens starting with {vocabulary[:1]}; expected {size} tokens (the model's "
+            "vocabulary size) starting with '[PAD]'. The file does not belong to this model."
+        )
+    tokenizer = keras_hub.tokenizers.WordPieceTokenizer(
+        vocabulary=vocabulary, lowercase=lowercase, oov_token="[UNK]", suffix_indicator=SUFFIX, dtype="int32"
+    )
+    if not tokenizer.built:
+        tokenizer.build(None)
+    return tokenizer
 
 
 def tokenize(

@@ -37,6 +37,7 @@ from zoo.harness.distributed import (
     uses_custom_loop,
 )
 from zoo.harness.pipeline import make_dataset, predict
+from zoo.harness.predict import INPUTS_FILE, input_spec
 from zoo.harness.strategy import default_precision, get_strategy
 from zoo.report.metrics import classification_metrics, regression_metrics
 from zoo.tasks.base import Task, check_number
@@ -382,7 +383,7 @@ def fit(
     >>> import tempfile
     >>> run = fit("medical/breast_cancer_diagnosis", out_dir=tempfile.mkdtemp(), epochs=1, verbose=0)
     >>> sorted(p.name for p in run.run_dir.iterdir() if p.is_file())
-    ['config.json', 'history.json', 'model.keras', 'predictions.npz', 'report.json']
+    ['config.json', 'history.json', 'inputs.json', 'model.keras', 'predictions.npz', 'report.json']
     """
     task = get_task(task) if isinstance(task, str) else task
     task = _absolute_data_path(task.with_overrides(**training))
@@ -472,6 +473,7 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
         _check_same_run(run_dir, record)
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.json").write_text(json.dumps(record, indent=2, default=str))
+        (run_dir / INPUTS_FILE).write_text(json.dumps(input_spec(data.meta, task.modality), indent=2, default=str))
         if "vocabulary" in data.meta:
             (run_dir / "vocabulary.txt").write_text("\n".join(data.meta["vocabulary"]) + "\n")
 
