@@ -221,7 +221,14 @@ def _file_meta(path: Path, seed: int) -> dict[str, Any]:
     return {"source": path.name, "path": str(path), "sha256": {path.name: sha256(path)}, "seed": seed}
 
 
-def _is_frame(source: Any) -> bool:
+def is_frame(source: Any) -> bool:
+    """Whether `source` is a pandas DataFrame (checked without importing pandas).
+
+    Example:
+    >>> import pandas as pd
+    >>> is_frame(pd.DataFrame({"a": [1]})), is_frame("table.csv")
+    (True, False)
+    """
     return type(source).__name__ == "DataFrame" and hasattr(source, "columns") and hasattr(source, "map")
 
 
@@ -243,13 +250,20 @@ def frame_cells(frame: Any) -> Any:
     return cells.reset_index(drop=True)
 
 
-def _read_table(source: Any, seed: int, **csv_options: Any) -> tuple[Any, str, dict[str, Any]]:
-    """The table of a CSV path or a pandas DataFrame (str cells), its name for messages, and its provenance."""
-    if not _is_frame(source):
-        path = Path(source)
-        return read_csv(path, **csv_options), path.name, _file_meta(path, seed)
-    import pandas as pd
+def read_table(source: Any, **csv_options: Any) -> tuple[Any, str]:
+    """The table of a CSV path (`read_csv`, with its options) or a pandas DataFrame (`frame_cells`),
+    as str cells, and its name for messages (the file's name, or `"DataFrame"`).
 
+    Example:
+    >>> import pandas as pd
+    >>> frame, where = read_table(pd.DataFrame({"a": [1, 2]}))
+    >>> frame["a"].tolist(), where
+    (['1', '2'], 'DataFrame')
+    """
+    if not is_frame(source):
+        if not isinstance(source, str | os.PathLike):
+            raise ConfigError(f"expected a CSV path or a pandas DataFrame, got {type(source).__name__}.")
+        return read_csv(source, **csv_options), Path(source).name
     frame = frame_cells(source)
     validate.check_columns(list(frame.columns), list(frame.columns), "DataFrame")  # duplicated names
     if len(frame) == 0:
@@ -258,10 +272,19 @@ def _read_table(source: Any, seed: int, **csv_options: Any) -> tuple[Any, str, d
     _check_number_marks(decimal, thousands)
     if decimal != "." or thousands is not None:
         frame = frame.apply(lambda column: _rewrite_numbers(column, decimal, thousands))
+    return frame, "DataFrame"
+
+
+def _table_meta(source: Any, frame: Any, seed: int) -> dict[str, Any]:
+    """Where a table read by `read_table` came from: the file and its sha256, or a digest of the DataFrame."""
+    if not is_frame(source):
+        return _file_meta(Path(source), seed)
+    import pandas as pd
+
     digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()
     digest = hashlib.sha256((digest + "|".join(frame.columns)).encode()).hexdigest()
-    return frame, "DataFrame", {"source": f"pandas DataFrame ({len(frame)} rows, in memory)",
-                                "sha256": {"DataFrame": digest}, "seed": seed}
+    return {"source": f"pandas DataFrame ({len(frame)} rows, in memory)", "sha256": {"DataFrame": digest},
+            "seed": seed}
 
 
 def _is_numeric_column(values: np.ndarray) -> bool:
@@ -350,8 +373,7 @@ def load_csv_tabular(
     ((32, 1), ['region'], ['0', '1'])
     """
     _check_task(task)
-    frame, where, file_meta = _read_table(path, seed, encoding=encoding, delimiter=delimiter, decimal=decimal,
-                                          thousands=thousands)
+    frame, where = read_table(path, encoding=encoding, delimiter=delimiter, decimal=decimal, thousands=thousands)
     columns = list(frame.columns)
     drop_list, categorical_list = _as_list(drop), _as_list(categorical)
     validate.check_columns(columns, [target, *drop_list, *categorical_list], where, allow_extra=True)
@@ -391,7 +413,7 @@ def load_csv_tabular(
         numeric, raw, y, index, numeric_names, categorical_names, where
     )
     meta: dict[str, Any] = {
-        **file_meta,
+        **_table_meta(path, frame, seed),
         "modality": "tabular",
         "task_type": task,
         "split": splits.describe(test_fraction, val_fraction, seed, stratify=stratify),
@@ -456,8 +478,8 @@ def load_text_csv(
     (['review 0, bad'], 13, 3, 4)
     """
     _check_task(task)
-    where = "DataFrame" if _is_frame(path) else Path(path).name
-    if not _is_frame(path) and Path(path).is_dir():
+    where = "DataFrame" if is_frame(path) else Path(path).name
+    if not is_frame(path) and Path(path).is_dir():
         path = Path(path)
         if task != "classification" or text_column is not None or target is not None:
             raise ConfigError(
@@ -472,8 +494,7 @@ def load_text_csv(
             "in Python task.data_options['text_column'] and ['target']; a folder of class subfolders of .txt "
             "files needs neither."
         )
-    frame, where, file_meta = _read_table(path, seed, encoding=encoding, delimiter=delimiter, decimal=decimal,
-                                          thousands=thousands)
+    frame, where = read_table(path, encoding=encoding, delimiter=delimiter, decimal=decimal, thousands=thousands)
     validate.check_columns(list(frame.columns), [text_column, target], where, allow_extra=True)
     if text_column == target:
         raise DataValidationError(
@@ -485,7 +506,7 @@ def load_text_csv(
     parts_index = splits.train_val_test(y, test_fraction, val_fraction, seed, stratify=stratify)
     train, val, test = (Split(x[i], y[i]) for i in parts_index)
     meta: dict[str, Any] = {
-        **file_meta,
+        **_table_meta(path, frame, seed),
         "modality": "text",
         "task_type": task,
         "text_column": text_column,
@@ -1038,8 +1059,7 @@ def load_timeseries_csv(
     _check_task(task)
     if any(isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1 for v in (window, stride)):
         raise DataValidationError(f"window is {window!r} and stride {stride!r}; expected positive integers.")
-    frame, where, file_meta = _read_table(path, seed, encoding=encoding, delimiter=delimiter, decimal=decimal,
-                                          thousands=thousands)
+    frame, where = read_table(path, encoding=encoding, delimiter=delimiter, decimal=decimal, thousands=thousands)
     columns = list(frame.columns)
     special = [target] + [c for c in (group, time_column) if c is not None]
     drop_list, feature_list = _as_list(drop), _as_list(features)
@@ -1129,7 +1149,7 @@ def load_timeseries_csv(
             f"rest for validation); each part windowed on its own ({window} rows, stride {stride})."
         )
     meta: dict[str, Any] = {
-        **file_meta,
+        **_table_meta(path, frame, seed),
         "modality": "timeseries",
         "task_type": task,
         "split": split_note,
@@ -1158,8 +1178,8 @@ def _registered(
         raise ConfigError(
             f"Dataset '{name}' reads your own file: give path= (on the command line, --data PATH)."
         )
-    resolved = path if _is_frame(path) else Path(path)
-    if not _is_frame(path) and not resolved.is_absolute() and not resolved.exists() and data_dir:
+    resolved = path if is_frame(path) else Path(path)
+    if not is_frame(path) and not resolved.is_absolute() and not resolved.exists() and data_dir:
         resolved = Path(data_dir) / resolved
     try:
         inspect.signature(loader).bind(resolved, **options)

@@ -17,7 +17,9 @@ from typing import Any
 import numpy as np
 
 from zoo.data import common, tabular, validate
+from zoo.data.generic import is_frame, read_table
 from zoo.errors import ConfigError, DataValidationError
+from zoo.report.metrics import class_probabilities
 
 INPUTS_FILE = "inputs.json"
 # Dataset meta a run keeps to encode new inputs and name its outputs.
@@ -35,19 +37,8 @@ def input_spec(meta: dict[str, Any], modality: str) -> dict[str, Any]:
     return {"modality": modality, **{k: meta[k] for k in INPUT_KEYS if k in meta and k != "modality"}}
 
 
-def _table(rows: Any) -> tuple[Any, str]:
-    from zoo.data.generic import _is_frame, frame_cells, read_csv
-
-    if _is_frame(rows):
-        return frame_cells(rows), "DataFrame"
-    if isinstance(rows, str | os.PathLike):
-        return read_csv(rows), Path(rows).name
-    raise ConfigError(f"rows must be a CSV path or a pandas DataFrame of the training columns, got "
-                      f"{type(rows).__name__}.")
-
-
 def _tabular_inputs(spec: dict[str, Any], rows: Any) -> dict[str, np.ndarray]:
-    frame, where = _table(rows)
+    frame, where = read_table(rows)
     numeric, categorical = spec.get("numeric_names") or [], spec.get("categorical_names") or []
     validate.check_columns(list(frame.columns), [*numeric, *categorical], where, allow_extra=True)
     x: dict[str, np.ndarray] = {}
@@ -68,7 +59,7 @@ def _texts(spec: dict[str, Any], rows: Any) -> list[str]:
         raise ConfigError("rows must be a list of texts (or a CSV / DataFrame with the text column), not one str.")
     if isinstance(rows, Sequence | np.ndarray):
         return [str(t) for t in rows]
-    frame, where = _table(rows)
+    frame, where = read_table(rows)
     column = spec.get("text_column") or "text"
     validate.check_columns(list(frame.columns), [column], where, allow_extra=True)
     return list(common.text_column(frame[column].to_numpy(dtype=object), where, column))
@@ -83,9 +74,11 @@ def _text_inputs(task: Any, model: Any, run_dir: Path, spec: dict[str, Any], row
     return text.tokenize(tokenizer, _texts(spec, rows), int(task.preprocessing.get("sequence_length", 128)))
 
 
-def _read_spec(run_dir: Path) -> dict[str, Any]:
+def _read_spec(run_dir: Path, required: bool) -> dict[str, Any]:
     path = run_dir / INPUTS_FILE
     if not path.is_file():
+        if not required:
+            return {}
         raise ConfigError(f"{run_dir}: no {INPUTS_FILE} (runs trained before it was written cannot encode new "
                           "rows); train the run again, or pass arrays shaped as the model's inputs.")
     return json.loads(path.read_text())
@@ -96,9 +89,7 @@ def _frame(spec: dict[str, Any], head: str, outputs: np.ndarray, index: Any) -> 
 
     outputs = np.asarray(outputs, dtype="float64")
     if head in ("binary", "multiclass"):
-        proba = outputs.reshape(-1, 1) if outputs.ndim == 1 else outputs
-        if proba.shape[1] == 1:
-            proba = np.concatenate([1 - proba, proba], axis=1)
+        proba = class_probabilities(outputs)
         names = spec.get("class_names") or [str(i) for i in range(proba.shape[1])]
         frame = pd.DataFrame({"predicted": [names[i] for i in proba.argmax(axis=1)]}, index=index)
         for i, name in enumerate(names):
@@ -147,14 +138,14 @@ def predict(run_dir: str | os.PathLike, rows: Any, *, batch_size: int = 256) -> 
 
     run_dir = Path(run_dir)
     task = Task.from_dict(load_run_config(run_dir).task)
-    spec = _read_spec(run_dir) if (run_dir / INPUTS_FILE).is_file() else {}
     model = load_run_model(run_dir)
     arrays = isinstance(rows, np.ndarray | dict) and not (task.modality == "text" and isinstance(rows, np.ndarray)
                                                            and rows.dtype == object)
+    spec = _read_spec(run_dir, required=task.modality == "tabular" and not arrays)
     if arrays:
         x = rows
     elif task.modality == "tabular":
-        x = _tabular_inputs(_read_spec(run_dir), rows)
+        x = _tabular_inputs(spec, rows)
     elif task.modality == "text":
         x = _text_inputs(task, model, run_dir, spec, rows)
     else:
@@ -162,5 +153,5 @@ def predict(run_dir: str | os.PathLike, rows: Any, *, batch_size: int = 256) -> 
     n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
     if n == 0:
         raise DataValidationError("rows: no rows to predict.")
-    index = rows.index if hasattr(rows, "index") and hasattr(rows, "columns") else None
+    index = rows.index if is_frame(rows) else None
     return _frame(spec, task.head.kind, model_predict(model, x, batch_size), index)

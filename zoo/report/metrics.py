@@ -22,6 +22,21 @@ def lower_is_better(metric: str) -> bool:
     return any(name == m or name.endswith(f"_{m}") for m in LOWER_IS_BETTER)
 
 
+def class_probabilities(proba: np.ndarray) -> np.ndarray:
+    """Float64 `(n, classes)` probabilities from a classifier's outputs: a sigmoid's `(n,)` or `(n, 1)`
+    (the probability of class 1) becomes two columns, `1 - p` and `p`; a softmax's pass as they are.
+
+    Example:
+    >>> class_probabilities(np.array([[0.2], [0.9]])).tolist()
+    [[0.8, 0.2], [0.09999999999999998, 0.9]]
+    """
+    proba = np.asarray(proba, dtype="float64")
+    if proba.ndim == 1 or proba.shape[-1] == 1:
+        p1 = proba.reshape(-1)
+        proba = np.stack([1 - p1, p1], axis=1)
+    return proba
+
+
 def classification_metrics(
     y_true: np.ndarray,
     proba: np.ndarray,
@@ -38,10 +53,7 @@ def classification_metrics(
     (0.6666666666666666, [[1, 0], [1, 1]])
     """
     y_true = np.asarray(y_true).astype(int).reshape(-1)
-    proba = np.asarray(proba, dtype="float64")
-    if proba.ndim == 1 or proba.shape[-1] == 1:
-        p1 = proba.reshape(-1)
-        proba = np.stack([1 - p1, p1], axis=1)
+    proba = class_probabilities(proba)
     y_pred = proba.argmax(axis=1)
     labels = list(range(len(class_names)))
     p, r, f, support = skm.precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
