@@ -244,3 +244,14 @@ def test_a_run_given_its_data_in_python_is_evaluated_only_on_that_data(tmp_path)
         zoo.evaluate(other.run_dir)
     assert zoo.evaluate(other.run_dir, data=half)["test"]["accuracy"] == other.report["test"]["accuracy"]
 
+
+
+def test_runs_started_in_the_same_second_get_their_own_directories(tmp_path):
+    """Run directories are named by the second; a second run in that second gets `-2` instead of colliding."""
+    from zoo.harness.fit import _new_run_dir
+
+    task = zoo.get_task("medical/breast_cancer_diagnosis")
+    first = _new_run_dir(tmp_path, task, 0, chief=True)
+    first.mkdir()
+    second = _new_run_dir(tmp_path, task, 0, chief=True)
+    assert second != first and not second.exists()  # `-2`, or the next second's name

@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.data import load_dataset
+from zoo.data.generic import is_frame
 from zoo.data.sources import sha256
 from zoo.data.types import Dataset
 from zoo.errors import ChecksumError, ConfigError, DataValidationError, ZooError
@@ -161,7 +162,7 @@ def prepare_data(task: Task, config: RunConfig, data: Dataset | None = None) -> 
     if data is not None and not isinstance(data, Dataset):
         generic = task.dataset if task.dataset.startswith("csv_") else "csv_tabular"
         hint = (f" For a pandas DataFrame: data=zoo.data.load_dataset({generic!r}, path=frame, target='COLUMN', ...)"
-                " validates and splits it as the same table saved as CSV.") if type(data).__name__ == "DataFrame" else ""
+                " validates and splits it as the same table saved as CSV.") if is_frame(data) else ""
         raise ConfigError(f"data must be a zoo.data.types.Dataset (what zoo.data.load_dataset returns), got "
                           f"{type(data).__name__}.{hint}")
     if data is None:
@@ -392,6 +393,18 @@ def fit(
     return run(config, data=data, out_dir=out_dir, run_dir=run_dir, verbose=verbose)
 
 
+def _new_run_dir(out_dir: str | os.PathLike, task: Task, seed: int, chief: bool) -> Path:
+    """`<out_dir>/<industry>_<name>-<time>-s<seed>`; on the chief, with `-2`, `-3`, ... when another run
+    started in the same second took that name (it would otherwise be refused as another configuration's
+    run directory, or overwritten by a run of the same one)."""
+    base = Path(out_dir) / f"{task.name.replace('/', '_')}-{time.strftime('%Y%m%d-%H%M%S')}-s{seed}"
+    path, count = base, 1
+    while chief and path.exists():
+        count += 1
+        path = base.with_name(f"{base.name}-{count}")
+    return path
+
+
 def _absolute_data_path(task: Task) -> Task:
     """The task with a relative `data_options["path"]` that exists from here made absolute, so that the run's
     `config.json` finds the file from any directory (a path found only under `data_dir` stays as given)."""
@@ -462,10 +475,7 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
     tc = task.training
     dtype = config.precision or default_precision(strategy)
     chief = is_chief(strategy)  # only the chief writes the run directory (multi-worker)
-    if run_dir is None:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        run_dir = Path(out_dir) / f"{task.name.replace('/', '_')}-{stamp}-s{config.seed}"
-    run_dir = Path(run_dir)
+    run_dir = Path(run_dir) if run_dir is not None else _new_run_dir(out_dir, task, config.seed, chief)
     if chief:
         record = {**dataclasses.asdict(config), "versions": _versions(),
                   "data": {**{k: data.meta.get(k) for k in ("source", "sha256", "split")}, "passed_in": passed_in,
