@@ -77,3 +77,133 @@ def test_a_text_run_predicts_raw_texts_with_its_vocabulary(tmp_path):
     assert table["predicted"].tolist() == ["1"]
     with pytest.raises(ConfigError, match="list of texts"):
         zoo.predict(run.run_dir, "profit rose")
+    spec = json.loads((run.run_dir / "inputs.json").read_text())
+    assert spec["sequence_length"] == 128 and spec["tokenizer"]["lowercase"] is True  # the task's, as trained
+    del spec["sequence_length"]  # as a run written before inputs.json said how it tokenized
+    (run.run_dir / "inputs.json").write_text(json.dumps(spec))
+    with pytest.raises(ConfigError, match="train the run again"):
+        zoo.predict(run.run_dir, ["profit rose"])
+
+
+def _pumps(seed: int, n_pumps: int = 12, steps: int = 40) -> pd.DataFrame:
+    """Long-format series: pressure falls as the remaining life does; a second, noise feature."""
+    rng = np.random.default_rng(seed)
+    rows = [{"pump": f"p{p}", "step": t, "pressure": (steps - t) / 10 + rng.normal(0, 0.05), "noise": rng.normal(),
+             "rul": float(steps - t)} for p in range(n_pumps) for t in range(steps)]
+    return pd.DataFrame(rows)
+
+
+def test_a_timeseries_run_predicts_each_series_from_its_last_window(tmp_path):
+    data = zoo.data.load_dataset("csv_timeseries", path=_pumps(0), target="rul", window=5, group="pump",
+                                 time_column="step")
+    task = zoo.get_task("timeseries/regression").with_overrides(backbone_params={"units": 8})
+    run = zoo.fit(task, data=data, out_dir=tmp_path, epochs=2, verbose=0)
+    new = _pumps(1, n_pumps=3).groupby("pump").head(30)  # each pump seen up to step 29
+    shuffled = new.sample(frac=1.0, random_state=0)  # rows out of order: sorted by the run's time column
+    out = zoo.predict(run.run_dir, shuffled)
+    assert out.index.name == "pump" and sorted(out.index) == ["p0", "p1", "p2"]
+    from zoo.export import load_run_model
+
+    by_hand = [new[new.pump == p][["pressure", "noise"]].to_numpy("float32")[-5:] for p in out.index]
+    expected = load_run_model(run.run_dir).predict(np.stack(by_hand), verbose=0).ravel()
+    np.testing.assert_allclose(out["predicted"].to_numpy(), expected, rtol=1e-5, atol=1e-5)
+    assert zoo.predict(run.run_dir, new).index.tolist() == ["p0", "p1", "p2"]  # the table's order of series
+    with pytest.raises(DataValidationError, match="pump p2: 3 time steps; .* windows of 5"):
+        zoo.predict(run.run_dir, new[(new.pump != "p2") | (new.step < 3)])
+    with pytest.raises(DataValidationError, match=r"missing column\(s\) \['step'\]"):
+        zoo.predict(run.run_dir, new.drop(columns="step"))
+    spec = json.loads((run.run_dir / "inputs.json").read_text())
+    del spec["group_column"]  # as a run written before inputs.json described its series
+    (run.run_dir / "inputs.json").write_text(json.dumps(spec))
+    with pytest.raises(ConfigError, match="train the run again"):
+        zoo.predict(run.run_dir, new)
+
+
+def test_a_cmapss_run_predicts_nasa_test_file_as_its_test_split(tmp_path, capsys):
+    from zoo.data import sources
+
+    folder = next((d for d in sources.candidate_dirs("cmapss_fd001") if (d / "test_FD001.txt").is_file()), None)
+    if folder is None:
+        pytest.skip("real data for 'cmapss_fd001' not found; set ZOO_DATA_DIR to run this test")
+    task = zoo.get_task("manufacturing/rul_fd001").with_overrides(backbone_params={"units": 8, "num_layers": 1})
+    run = zoo.fit(task, out_dir=tmp_path, epochs=1, verbose=0)  # the task smooths and scales outside the model
+    test_split = np.load(run.run_dir / "predictions.npz")["y_pred"].ravel()
+    out = zoo.predict(run.run_dir, folder / "test_FD001.txt")
+    assert out.index.name == "unit" and out.index.tolist() == list(range(1, 101))
+    np.testing.assert_allclose(out["predicted"].to_numpy(), test_split, rtol=1e-5, atol=1e-4)
+    names = ["unit", "cycle", "setting_1", "setting_2", "setting_3"] + [f"sensor_{s}" for s in range(1, 22)]
+    frame = pd.DataFrame(np.loadtxt(folder / "test_FD001.txt"), columns=names).astype({"unit": int, "cycle": int})
+    engines = zoo.predict(run.run_dir, frame[frame.unit <= 3])  # the same rows as a table
+    np.testing.assert_allclose(engines["predicted"].to_numpy(), test_split[:3], rtol=1e-5, atol=1e-4)
+    with pytest.raises(DataValidationError, match="unit 1: 29 time steps"):
+        zoo.predict(run.run_dir, frame[(frame.unit == 1) & (frame.cycle <= 29)])
+    assert main(["predict", str(run.run_dir), "--data", str(folder / "test_FD001.txt"),
+                 "--out", str(tmp_path / "rul.csv")]) == 0
+    written = pd.read_csv(tmp_path / "rul.csv")
+    assert list(written.columns) == ["unit", "predicted"] and len(written) == 100
+
+
+def test_new_rows_are_read_as_the_training_csv_was(tmp_path):
+    table = _table(300, 0)
+    table["income"] = [f"{v:.2f}".replace(".", ",") for v in np.linspace(1, 2, 300)]  # decimal commas
+    table.to_csv(tmp_path / "train.csv", sep=";", index=False)
+    data = zoo.data.load_dataset("csv_tabular", path=tmp_path / "train.csv", target="churned", drop=["id"],
+                                 delimiter=";", decimal=",")
+    run = zoo.fit("tabular/classification", data=data, out_dir=tmp_path, epochs=1, verbose=0)
+    table.head(4).to_csv(tmp_path / "new.csv", sep=";", index=False)
+    out = zoo.predict(run.run_dir, tmp_path / "new.csv")
+    assert len(out) == 4 and set(out["predicted"]) <= {"no", "yes"}
+
+
+def test_an_image_run_predicts_a_folder_of_image_files(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for label, level in (("dark", 40), ("light", 210)):
+        (tmp_path / "train" / label).mkdir(parents=True)
+        for i in range(80):
+            pixels = np.clip(rng.normal(level, 20, (8, 8)), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "train" / label / f"{i}.png")
+    data = zoo.data.load_dataset("images", path=tmp_path / "train")
+    task = zoo.get_task("image/classification").with_overrides(backbone_params={"filters": [4]})
+    run = zoo.fit(task, data=data, out_dir=tmp_path / "runs", epochs=30, learning_rate=0.01, verbose=0)
+    new = tmp_path / "new" / "ward 3"
+    new.mkdir(parents=True)
+    Image.fromarray(np.full((8, 8), 30, np.uint8)).save(new / "a.png")
+    Image.fromarray(np.full((8, 8), 220, np.uint8)).convert("RGB").save(new / "b.jpg")  # converted to grey
+    out = zoo.predict(run.run_dir, tmp_path / "new")
+    assert out.index.name == "image" and out.index.tolist() == ["ward 3/a.png", "ward 3/b.jpg"]
+    assert out["predicted"].tolist() == ["dark", "light"]
+    as_uint8 = np.stack([np.full((8, 8), 30, np.uint8), np.full((8, 8), 220, np.uint8)])
+    from_array = zoo.predict(run.run_dir, as_uint8)  # uint8 arrays are scaled to [0, 1] as the loader does
+    np.testing.assert_allclose(from_array["probability[light]"], out["probability[light]"], atol=0.02)
+    np.testing.assert_allclose(zoo.predict(run.run_dir, as_uint8 / 255.0)["probability[light]"],
+                               from_array["probability[light]"], rtol=1e-5)
+    with pytest.raises(DataValidationError, match="expected 0-255"):
+        zoo.predict(run.run_dir, as_uint8.astype(np.int32) * 2)
+    with pytest.raises(DataValidationError, match=r"shape \(2, 8, 6, 1\); the run's model reads \(8, 8, 1\)"):
+        zoo.predict(run.run_dir, as_uint8[:, :, :6])
+    Image.fromarray(np.zeros((16, 16), np.uint8)).save(new / "c.png")
+    with pytest.raises(DataValidationError, match="c.png: a 16x16 image; the run's model reads 8x8"):
+        zoo.predict(run.run_dir, tmp_path / "new")
+    assert zoo.predict(run.run_dir, [new / "a.png"])["predicted"].tolist() == ["dark"]
+    resized = zoo.data.load_dataset("images", path=tmp_path / "train", image_size=(8, 8))
+    run = zoo.fit(task, data=resized, out_dir=tmp_path / "runs", epochs=1, verbose=0)
+    assert len(zoo.predict(run.run_dir, tmp_path / "new")) == 3  # a run that resized its images resizes new ones
+
+
+def test_a_recommender_run_predicts_user_item_pairs(tmp_path):
+    from zoo.data import movielens_100k, sources
+
+    folder = next((d for d in sources.candidate_dirs("movielens_100k") if (d / "u1.test").is_file()), None)
+    if folder is None:
+        pytest.skip("real data for 'movielens_100k' not found; set ZOO_DATA_DIR to run this test")
+    task = zoo.get_task("retail/movielens").with_overrides(backbone_params={"embedding_dim": 4})
+    run = zoo.fit(task, out_dir=tmp_path, epochs=1, verbose=0)
+    test = movielens_100k.read_ratings(folder / "u1.test")[:5]
+    pairs = pd.DataFrame({"user": test[:, 0].astype(int), "item": test[:, 1].astype(int), "title": "x"})
+    out = zoo.predict(run.run_dir, pairs)
+    np.testing.assert_allclose(out["predicted"].to_numpy(), np.load(run.run_dir / "predictions.npz")["y_pred"].ravel()[:5],
+                               rtol=1e-5, atol=1e-5)
+    with pytest.raises(DataValidationError, match="column 'user', data row 2 .* is 5000; .* user ids up to 943"):
+        zoo.predict(run.run_dir, pd.DataFrame({"user": [1, 5000], "item": [1, 1]}))

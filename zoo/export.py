@@ -262,10 +262,10 @@ def _text_inputs(task: Any, model: Any, data: Dataset, run_dir: Path, test_rows:
 
     backbone = get_backbone(model)
     length = int(_model_input(model).shape[1] or np.shape(data.test.x)[1])  # any length: serve at the trained one
-    lowercase = bool(task.preprocessing.get("lowercase", True))
     raw = data.extra.get("text")
     if raw is None:
         raise ConfigError(f"{task.name}: exporting a text model needs the raw test texts; give the data as strings.")
+    lowercase = bool(data.meta["tokenizer"]["lowercase"])  # as the run's tokenize_dataset did
     tokenizer = text.tokenizer_from_file(run_dir / "vocabulary.txt", int(backbone.vocabulary_size), lowercase)
     vocabulary = [str(t) for t in tokenizer.get_vocabulary()]
     test_text = np.asarray(raw["test"], dtype=object)[test_rows]

@@ -26,9 +26,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="back up the training state at most this often (default 60; 0: after every epoch)")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("predict", help="a run's predictions for new rows (CSV of the training columns)")
+    p = sub.add_parser("predict", help="a run's predictions for new data, encoded as its training data was")
     p.add_argument("run_dir")
-    p.add_argument("--data", required=True, help="CSV of new rows: the training columns (tabular) or the text column")
+    p.add_argument("--data", required=True,
+                   help="new data in the training data's format: a CSV of the training columns (tabular), of the "
+                        "text column (text), of user and item ids (recommendation), or of long-format series with "
+                        "the feature, group and time columns (one prediction per series, from its last window; "
+                        "C-MAPSS runs also read NASA's test_FD001.txt); a folder or file of images (image)")
     p.add_argument("--out", help="write the predictions to this CSV (default: print them)")
     p.set_defaults(func=cmd_predict)
 
@@ -192,7 +196,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     predictions = zoo.predict(args.run_dir, args.data)
     if args.out:
-        predictions.to_csv(args.out, index_label="row")
+        predictions.to_csv(args.out, index_label=predictions.index.name or "row")
         print(f"{len(predictions)} predictions written to {args.out}")
     else:
         print(predictions.to_string())

@@ -416,6 +416,8 @@ def load(
         "stride": int(stride),
         "feature_names": list(FEATURE_NAMES),
         "feature_symbols": [SENSOR_SYMBOLS[s] for s in SENSORS],
+        "group_column": "unit",
+        "time_column": "cycle",
         "rul_cap": None if rul_cap is None else float(rul_cap),
         "test_target": "uncapped true RUL (RUL_FD001.txt)",
         "train_units": train_units,

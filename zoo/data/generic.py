@@ -275,16 +275,17 @@ def read_table(source: Any, **csv_options: Any) -> tuple[Any, str]:
     return frame, "DataFrame"
 
 
-def _table_meta(source: Any, frame: Any, seed: int) -> dict[str, Any]:
-    """Where a table read by `read_table` came from: the file and its sha256, or a digest of the DataFrame."""
+def _table_meta(source: Any, frame: Any, seed: int, csv_options: dict[str, Any]) -> dict[str, Any]:
+    """Where a table read by `read_table` came from (the file and its sha256, or a digest of the
+    DataFrame) and how it was read (`csv_options`, which `zoo.predict` reads new rows with)."""
     if not is_frame(source):
-        return _file_meta(Path(source), seed)
+        return {**_file_meta(Path(source), seed), "csv_options": csv_options}
     import pandas as pd
 
     digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()
     digest = hashlib.sha256((digest + "|".join(frame.columns)).encode()).hexdigest()
     return {"source": f"pandas DataFrame ({len(frame)} rows, in memory)", "sha256": {"DataFrame": digest},
-            "seed": seed}
+            "seed": seed, "csv_options": csv_options}
 
 
 def _is_numeric_column(values: np.ndarray) -> bool:
@@ -373,7 +374,8 @@ def load_csv_tabular(
     ((32, 1), ['region'], ['0', '1'])
     """
     _check_task(task)
-    frame, where = read_table(path, encoding=encoding, delimiter=delimiter, decimal=decimal, thousands=thousands)
+    csv_options = {"encoding": encoding, "delimiter": delimiter, "decimal": decimal, "thousands": thousands}
+    frame, where = read_table(path, **csv_options)
     columns = list(frame.columns)
     drop_list, categorical_list = _as_list(drop), _as_list(categorical)
     validate.check_columns(columns, [target, *drop_list, *categorical_list], where, allow_extra=True)
@@ -413,7 +415,7 @@ def load_csv_tabular(
         numeric, raw, y, index, numeric_names, categorical_names, where
     )
     meta: dict[str, Any] = {
-        **_table_meta(path, frame, seed),
+        **_table_meta(path, frame, seed, csv_options),
         "modality": "tabular",
         "task_type": task,
         "split": splits.describe(test_fraction, val_fraction, seed, stratify=stratify),
@@ -494,7 +496,8 @@ def load_text_csv(
             "in Python task.data_options['text_column'] and ['target']; a folder of class subfolders of .txt "
             "files needs neither."
         )
-    frame, where = read_table(path, encoding=encoding, delimiter=delimiter, decimal=decimal, thousands=thousands)
+    csv_options = {"encoding": encoding, "delimiter": delimiter, "decimal": decimal, "thousands": thousands}
+    frame, where = read_table(path, **csv_options)
     validate.check_columns(list(frame.columns), [text_column, target], where, allow_extra=True)
     if text_column == target:
         raise DataValidationError(
@@ -506,7 +509,7 @@ def load_text_csv(
     parts_index = splits.train_val_test(y, test_fraction, val_fraction, seed, stratify=stratify)
     train, val, test = (Split(x[i], y[i]) for i in parts_index)
     meta: dict[str, Any] = {
-        **_table_meta(path, frame, seed),
+        **_table_meta(path, frame, seed, csv_options),
         "modality": "text",
         "task_type": task,
         "text_column": text_column,
@@ -707,6 +710,73 @@ def _read_image(path: Path, mode: str, size: tuple[int, int] | None, where: str)
     return array if array.ndim == 3 else array[..., np.newaxis]
 
 
+def read_new_images(
+    source: str | os.PathLike | Sequence[str | os.PathLike] | np.ndarray, input_shape: Sequence[int], *,
+    resize: bool = False,
+) -> tuple[np.ndarray, list[str] | None]:
+    """Images for a trained model, as its loader made them: float32 `(n, H, W, C)` in [0, 1], and their names.
+
+    Read with the channels of `input_shape` (1 grey, 3 RGB, 4 RGBA). An image of another size
+    raises `DataValidationError` naming it, unless `resize` (the run resized its own images).
+
+    Args:
+        source: a folder (its image files, subfolders included, in sorted order), an image
+            file, a list of image files, or an array `(n, H, W)` / `(n, H, W, C)` of uint8
+            0-255 or floats in [0, 1] (names: None).
+        input_shape: `(H, W, C)`. What the model reads.
+        resize: bool. Resize other sizes to `(H, W)` instead of refusing them.
+
+    Example:
+    >>> x, names = read_new_images(np.zeros((2, 4, 4), np.uint8), (4, 4, 1))
+    >>> x.shape, x.dtype.name, names
+    ((2, 4, 4, 1), 'float32', None)
+    """
+    shape = tuple(int(d) for d in input_shape)
+    if isinstance(source, np.ndarray):
+        images, names = _scale_images(source, "images"), None
+        if images.shape[1:] != shape:
+            raise DataValidationError(f"images: shape {images.shape}; the run's model reads {shape} images, "
+                                      "as (n, H, W, C).")
+        return images, names
+    paths, root = _new_image_paths(source)
+    mode = {1: "L", 3: "RGB", 4: "RGBA"}.get(shape[-1])
+    if mode is None:
+        raise DataValidationError(f"the run's model reads images of {shape[-1]} channels; image files have 1, 3 "
+                                  "or 4: pass an array.")
+    arrays = []
+    for path in paths:
+        array = _read_image(path, mode, shape[:2] if resize else None, str(path.parent))
+        if array.shape != shape:
+            raise DataValidationError(
+                f"{path}: a {array.shape[0]}x{array.shape[1]} image; the run's model reads {shape[0]}x{shape[1]} "
+                "(it was trained without image_size, so new images are not resized): resize them, or train "
+                "with image_size.")
+        arrays.append(array)
+    names = [str(p.relative_to(root)) if root is not None else str(p) for p in paths]
+    return np.stack(arrays).astype(np.float32) / 255.0, names
+
+
+def _new_image_paths(source: Any) -> tuple[list[Path], Path | None]:
+    """The image files of a folder (recursively, sorted), one file, or a list of files, and the folder."""
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        if not path.exists():
+            raise DataNotFoundError(f"{path}: no such file or folder.")
+        if path.is_file():
+            return [path], path.parent
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+                       and not any(part.startswith(".") for part in p.relative_to(path).parts))
+        if not files:
+            raise DataValidationError(f"{path}: no images; expected files ending in {', '.join(IMAGE_EXTENSIONS)}.")
+        return files, path
+    if isinstance(source, Sequence) and source and all(isinstance(p, str | os.PathLike) for p in source):
+        missing = [str(p) for p in source if not Path(p).is_file()]
+        if missing:
+            raise DataNotFoundError(f"{missing[0]}: no such file ({len(missing)} of {len(source)} missing).")
+        return [Path(p) for p in source], None
+    raise ConfigError(f"expected a folder or file(s) of images, or an array of images; got {type(source).__name__}.")
+
+
 def _read_folder(
     root: Path, class_names: list[str] | None, color_mode: str, image_size: tuple[int, int] | None
 ) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
@@ -905,6 +975,7 @@ def load_images(
         "num_classes": len(class_names),
         "class_names": class_names,
         "input_shape": list(shape),
+        "image_size": None if image_size is None else [int(image_size[0]), int(image_size[1])],
     }
     train, val, test = (s for _, s in parts)
     return Dataset(train, val, test, meta, {"files": files} if files else {})
@@ -970,7 +1041,7 @@ def _warn_time_order(frame: Any, ids: np.ndarray | None, where: str, group: str 
                     f"{common.csv_row(int(rows[back[0] + 1]))}; rows are used in file order, so windows mix "
                     f"time steps. Pass {{\"time_column\": \"{column}\"}} to sort the rows by it.",
                     validate.TimeOrderWarning,
-                    stacklevel=3,
+                    stacklevel=4,
                 )
                 return
 
@@ -988,6 +1059,50 @@ def _feature_column(frame: Any, column: str, where: str) -> np.ndarray:
             f"{error} Time-series features must be numbers: if '{column}' names the series (e.g. a machine "
             f"id), pass {{\"group\": \"{column}\"}}; otherwise pass {{\"drop\": [\"{column}\"]}}."
         ) from None
+
+
+def series_rows(
+    frame: Any, features: Sequence[str], where: str, *, group: str | None = None, time_column: str | None = None
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """The feature rows of a long-format table in time order: `(x_rows, ids, order)`.
+
+    `x_rows` is float32 `(rows, features)`, `ids` each row's `group` value (None without a
+    group), `order` the file rows they came from: sorted by `time_column` (a time repeated
+    within a series raises `DataValidationError`), else file order (a column named like a time
+    that goes backwards warns, `validate.TimeOrderWarning`). Cells are checked in file order, so
+    messages name the file's rows.
+
+    Args:
+        frame: the table of `read_table`.
+        features: sequence of str. The numeric feature columns.
+        where: str. The table's name for messages.
+        group: optional str. The column identifying independent series.
+        time_column: optional str. Numbers or ISO 8601 dates to sort rows by.
+
+    Example:
+    >>> import pandas as pd
+    >>> frame, where = read_table(pd.DataFrame({"pump": ["a", "a", "b"], "t": [2, 1, 1], "p": [0.2, 0.1, 9.0]}))
+    >>> x, ids, order = series_rows(frame, ["p"], where, group="pump", time_column="t")
+    >>> x.ravel().tolist(), ids.tolist(), order.tolist()
+    ([0.10000000149011612, 9.0, 0.20000000298023224], ['a', 'b', 'a'], [1, 2, 0])
+    """
+    x_rows = np.stack([_feature_column(frame, c, where) for c in features], axis=1)
+    if (np.abs(x_rows) > np.finfo(np.float32).max).any():
+        i, j = (int(v) for v in np.argwhere(np.abs(x_rows) > np.finfo(np.float32).max)[0])
+        raise DataValidationError(
+            f"{where}: column '{features[j]}', {common.csv_row(i)} is {x_rows[i, j]:g}; "
+            "expected a number within float32 range."
+        )
+    ids = None if group is None else common.text_column(frame[group].to_numpy(dtype=object), where, group)
+    order = np.arange(len(frame))
+    if time_column is not None:
+        raw_times = frame[time_column].to_numpy(dtype=object)
+        key = _time_key(raw_times, where, time_column)
+        _check_unique_times(key, ids, raw_times, where, time_column, group)
+        order = np.argsort(key, kind="stable")
+    else:
+        _warn_time_order(frame, ids, where, group)
+    return x_rows.astype(np.float32)[order], None if ids is None else ids[order], order
 
 
 def load_timeseries_csv(
@@ -1059,7 +1174,8 @@ def load_timeseries_csv(
     _check_task(task)
     if any(isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1 for v in (window, stride)):
         raise DataValidationError(f"window is {window!r} and stride {stride!r}; expected positive integers.")
-    frame, where = read_table(path, encoding=encoding, delimiter=delimiter, decimal=decimal, thousands=thousands)
+    csv_options = {"encoding": encoding, "delimiter": delimiter, "decimal": decimal, "thousands": thousands}
+    frame, where = read_table(path, **csv_options)
     columns = list(frame.columns)
     special = [target] + [c for c in (group, time_column) if c is not None]
     drop_list, feature_list = _as_list(drop), _as_list(features)
@@ -1074,26 +1190,9 @@ def load_timeseries_csv(
         feature_list = [c for c in columns if c not in special and c not in drop_list]
     if not feature_list:
         raise DataValidationError(f"{where}: no feature columns besides the target; expected at least one.")
-    # Parse and check in file order (so messages name the file's rows), then sort by time.
-    x_rows = np.stack([_feature_column(frame, c, where) for c in feature_list], axis=1)
-    if (np.abs(x_rows) > np.finfo(np.float32).max).any():
-        i, j = (int(v) for v in np.argwhere(np.abs(x_rows) > np.finfo(np.float32).max)[0])
-        raise DataValidationError(
-            f"{where}: column '{feature_list[j]}', {common.csv_row(i)} is {x_rows[i, j]:g}; "
-            "expected a number within float32 range."
-        )
-    x_rows = x_rows.astype(np.float32)
+    x_rows, ids, order = series_rows(frame, feature_list, where, group=group, time_column=time_column)
     y_rows, target_meta = _target(frame, target, task, where)
-    ids = None if group is None else common.text_column(frame[group].to_numpy(dtype=object), where, group)
-    if time_column is not None:
-        raw_times = frame[time_column].to_numpy(dtype=object)
-        key = _time_key(raw_times, where, time_column)
-        _check_unique_times(key, ids, raw_times, where, time_column, group)
-        order = np.argsort(key, kind="stable")
-        x_rows, y_rows = x_rows[order], y_rows[order]
-        ids = None if ids is None else ids[order]
-    else:
-        _warn_time_order(frame, ids, where, group)
+    y_rows = y_rows[order]
     rng = np.random.default_rng(seed)
 
     def windowed(rows: np.ndarray, label: str) -> tuple[np.ndarray, np.ndarray]:
@@ -1149,7 +1248,7 @@ def load_timeseries_csv(
             f"rest for validation); each part windowed on its own ({window} rows, stride {stride})."
         )
     meta: dict[str, Any] = {
-        **_table_meta(path, frame, seed),
+        **_table_meta(path, frame, seed, csv_options),
         "modality": "timeseries",
         "task_type": task,
         "split": split_note,

@@ -1,9 +1,11 @@
 """Predictions of a saved run for new data, encoded as its training data was.
 
 A run directory keeps what its inputs were (`inputs.json`: column names, category vocabularies,
-class names) and, for text, its WordPiece vocabulary (`vocabulary.txt`), so new rows in the
-user's own format (a CSV or a pandas DataFrame of the training columns, or a list of texts) are
-encoded the way the training rows were and the answer comes back as named classes.
+class names, how its CSV was read; for series, the window, group and time columns and any
+smoothing and scaling done outside the model) and, for text, its WordPiece vocabulary
+(`vocabulary.txt`), so new rows in the user's own format (a CSV or a pandas DataFrame of the
+training columns, a list of texts, a long-format table of series) are encoded the way the
+training rows were and the answer comes back as named classes.
 """
 
 from __future__ import annotations
@@ -16,15 +18,16 @@ from typing import Any
 
 import numpy as np
 
-from zoo.data import common, tabular, validate
-from zoo.data.generic import is_frame, read_table
+from zoo.data import cmapss_fd001, common, tabular, validate
+from zoo.data.generic import is_frame, read_new_images, read_table, series_rows
 from zoo.errors import ConfigError, DataValidationError
 from zoo.report.metrics import class_probabilities
 
 INPUTS_FILE = "inputs.json"
 # Dataset meta a run keeps to encode new inputs and name its outputs.
 INPUT_KEYS = ("modality", "task_type", "class_names", "target_name", "numeric_names", "categorical_names",
-              "categorical_vocabularies", "text_column", "feature_names", "window")
+              "categorical_vocabularies", "text_column", "feature_names", "csv_options", "window", "group_column",
+              "time_column", "smoothing", "scaler", "padded", "sequence_length", "tokenizer", "image_size")
 
 
 def input_spec(meta: dict[str, Any], modality: str) -> dict[str, Any]:
@@ -37,8 +40,12 @@ def input_spec(meta: dict[str, Any], modality: str) -> dict[str, Any]:
     return {"modality": modality, **{k: meta[k] for k in INPUT_KEYS if k in meta and k != "modality"}}
 
 
+def _read_rows(spec: dict[str, Any], rows: Any) -> tuple[Any, str]:
+    return read_table(rows, **spec.get("csv_options", {}))
+
+
 def _tabular_inputs(spec: dict[str, Any], rows: Any) -> dict[str, np.ndarray]:
-    frame, where = read_table(rows)
+    frame, where = _read_rows(spec, rows)
     numeric, categorical = spec.get("numeric_names") or [], spec.get("categorical_names") or []
     validate.check_columns(list(frame.columns), [*numeric, *categorical], where, allow_extra=True)
     x: dict[str, np.ndarray] = {}
@@ -59,19 +66,91 @@ def _texts(spec: dict[str, Any], rows: Any) -> list[str]:
         raise ConfigError("rows must be a list of texts (or a CSV / DataFrame with the text column), not one str.")
     if isinstance(rows, Sequence | np.ndarray):
         return [str(t) for t in rows]
-    frame, where = read_table(rows)
+    frame, where = _read_rows(spec, rows)
     column = spec.get("text_column") or "text"
     validate.check_columns(list(frame.columns), [column], where, allow_extra=True)
     return list(common.text_column(frame[column].to_numpy(dtype=object), where, column))
 
 
-def _text_inputs(task: Any, model: Any, run_dir: Path, spec: dict[str, Any], rows: Any) -> np.ndarray:
+def _text_inputs(model: Any, run_dir: Path, spec: dict[str, Any], rows: Any) -> np.ndarray:
     from builders import get_backbone
     from zoo.data import text
 
+    if "sequence_length" not in spec or not (run_dir / "vocabulary.txt").is_file():
+        raise ConfigError(f"{run_dir}: inputs.json and vocabulary.txt do not say how the run tokenized its texts "
+                          "(runs trained before they did cannot encode new texts); train the run again, or pass "
+                          "token ids shaped as the model's inputs.")
     tokenizer = text.tokenizer_from_file(run_dir / "vocabulary.txt", int(get_backbone(model).vocabulary_size),
-                                         lowercase=bool(task.preprocessing.get("lowercase", True)))
-    return text.tokenize(tokenizer, _texts(spec, rows), int(task.preprocessing.get("sequence_length", 128)))
+                                         lowercase=bool(spec["tokenizer"]["lowercase"]))
+    return text.tokenize(tokenizer, _texts(spec, rows), int(spec["sequence_length"]))
+
+
+def _series(dataset: str, spec: dict[str, Any], rows: Any) -> tuple[dict[Any, np.ndarray], str | None, str]:
+    """Each series' feature rows in time order, `{id: (steps, features)}`, the id's name and the rows' name."""
+    if dataset == cmapss_fd001.SOURCE.name and isinstance(rows, str | os.PathLike) \
+            and Path(rows).suffix.lower() != ".csv":
+        return cmapss_fd001.read_engines(rows), "unit", Path(rows).name  # NASA's own format, as test_FD001.txt
+    frame, where = _read_rows(spec, rows)
+    features, group, time_column = spec["feature_names"], spec["group_column"], spec.get("time_column")
+    validate.check_columns(list(frame.columns), [*features, *(c for c in (group, time_column) if c)], where,
+                           allow_extra=True)
+    x, ids, order = series_rows(frame, features, where, group=group, time_column=time_column)
+    if ids is None:
+        return {0: x}, None, where
+    in_file_order = dict.fromkeys(ids[np.argsort(order, kind="stable")])
+    return {g: x[ids == g] for g in in_file_order}, group, where
+
+
+def _timeseries_inputs(dataset: str, spec: dict[str, Any], rows: Any) -> tuple[np.ndarray, Any]:
+    """The last window of each series, smoothed and scaled as the run's loader did: `(windows, index)`."""
+    import pandas as pd
+
+    if "group_column" not in spec:
+        raise ConfigError("this run's inputs.json does not say how its series were read (runs trained before it "
+                          "did cannot encode new rows); train the run again, or pass windows shaped as the model's "
+                          "inputs.")
+    series, name, where = _series(dataset, spec, rows)
+    window, xs = int(spec["window"]), []
+    for key, steps in series.items():
+        if spec.get("smoothing") is not None:
+            steps = cmapss_fd001.exponential_smoothing(steps, float(spec["smoothing"]))
+        if spec.get("padded"):
+            steps = cmapss_fd001.left_pad(steps, window)
+        if len(steps) < window:
+            raise DataValidationError(f"{where}, {name or 'the series'} {key}: {len(steps)} time steps; the run's "
+                                      f"model reads windows of {window}, so each series needs at least {window}.")
+        last = steps[-window:]
+        xs.append(last if spec.get("scaler") is None else cmapss_fd001.apply_scaler(last, spec["scaler"]))
+    return np.stack(xs).astype(np.float32), pd.Index(list(series), name=name)
+
+
+def _image_inputs(model: Any, spec: dict[str, Any], rows: Any) -> tuple[np.ndarray, Any]:
+    import pandas as pd
+
+    shape = tuple(model.input_shape[1:])
+    if None in shape:
+        raise ConfigError(f"the run's model reads images of shape {shape}; pass an array of them.")
+    x, names = read_new_images(rows, shape, resize=spec.get("image_size") is not None)
+    return x, None if names is None else pd.Index(names, name="image")
+
+
+def _recommendation_inputs(model: Any, spec: dict[str, Any], rows: Any) -> dict[str, np.ndarray]:
+    """`user` and `item` id columns, checked against the id spaces the model has factors for."""
+    from builders import get_backbone
+
+    frame, where = _read_rows(spec, rows)
+    validate.check_columns(list(frame.columns), ["user", "item"], where, allow_extra=True)
+    backbone, x = get_backbone(model), {}
+    for column, size in (("user", backbone.num_users), ("item", backbone.num_items)):
+        ids = common.numeric_column(frame[column].to_numpy(dtype=object), where, column)
+        bad = np.flatnonzero((ids != np.round(ids)) | (ids < 0) | (ids >= size))
+        if bad.size:
+            i = int(bad[0])
+            raise DataValidationError(
+                f"{where}: column '{column}', {common.csv_row(i)} is {ids[i]:g}; the run's model has factors for "
+                f"{column} ids up to {size - 1} only (those of its data): a new {column} needs training again.")
+        x[column] = ids.astype(np.int32)
+    return x
 
 
 def _read_spec(run_dir: Path, required: bool) -> dict[str, Any]:
@@ -109,15 +188,22 @@ def predict(run_dir: str | os.PathLike, rows: Any, *, batch_size: int = 256) -> 
         run_dir: str or path. A run directory written by `zoo.fit` / `zoo train`.
         rows: tabular runs: a CSV path or a pandas DataFrame with the training columns (others,
             such as the target or ids, are ignored; a category not seen in training is read as
-            unseen); text runs: a list of texts, or a CSV / DataFrame with the text column; other
-            runs: arrays (or a dict of arrays) shaped as the model's inputs, as the run's loader
-            makes them (images scaled to [0, 1], windows of raw sensor values).
+            unseen); text runs: a list of texts, or a CSV / DataFrame with the text column;
+            time-series runs: a long-format CSV / DataFrame with the feature columns and the
+            run's group and time columns (C-MAPSS runs also read NASA's own text format, as
+            `test_FD001.txt`), each series from its first step when the run smoothed its
+            series (over their whole history); image runs: a folder of image files (subfolders
+            included), an image file, a list of them, or an array of images (uint8 0-255 or
+            floats in [0, 1]), of the training images' size unless the run resized its own;
+            recommendation runs: a CSV / DataFrame with `user` and `item` id columns; any run:
+            arrays (or a dict of arrays) shaped as the model's inputs, as the run's loader makes
+            them (series windows smoothed and scaled as the loader did).
         batch_size: int. Examples per prediction step.
 
     Returns:
-        A DataFrame indexed as `rows` (for a DataFrame) or 0..n-1: classification,
-        `predicted` (the class name) and `probability[<class>]` per class; regression,
-        `predicted`.
+        A DataFrame indexed as `rows` (for a DataFrame) or 0..n-1, for series by their group
+        (one row per series, from its last window), for image files by their path: classification, `predicted` (the
+        class name) and `probability[<class>]` per class; regression, `predicted`.
 
     Raises:
         ConfigError or DataValidationError naming the column and row of a bad input.
@@ -139,19 +225,25 @@ def predict(run_dir: str | os.PathLike, rows: Any, *, batch_size: int = 256) -> 
     run_dir = Path(run_dir)
     task = Task.from_dict(load_run_config(run_dir).task)
     model = load_run_model(run_dir)
-    arrays = isinstance(rows, np.ndarray | dict) and not (task.modality == "text" and isinstance(rows, np.ndarray)
-                                                           and rows.dtype == object)
-    spec = _read_spec(run_dir, required=task.modality == "tabular" and not arrays)
+    arrays = isinstance(rows, dict) or (isinstance(rows, np.ndarray) and task.modality != "image"
+                                        and not (task.modality == "text" and rows.dtype == object))
+    spec = _read_spec(run_dir, required=not arrays and not isinstance(rows, np.ndarray))
+    index = rows.index if is_frame(rows) else None
     if arrays:
         x = rows
     elif task.modality == "tabular":
         x = _tabular_inputs(spec, rows)
     elif task.modality == "text":
-        x = _text_inputs(task, model, run_dir, spec, rows)
+        x = _text_inputs(model, run_dir, spec, rows)
+    elif task.modality == "timeseries":
+        x, index = _timeseries_inputs(task.dataset, spec, rows)
+    elif task.modality == "image":
+        x, index = _image_inputs(model, spec, rows)
+    elif task.modality == "recommendation":
+        x = _recommendation_inputs(model, spec, rows)
     else:
         raise ConfigError(f"{task.name}: give {task.modality} inputs as arrays shaped as the model's inputs.")
     n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
     if n == 0:
         raise DataValidationError("rows: no rows to predict.")
-    index = rows.index if is_frame(rows) else None
     return _frame(spec, task.head.kind, model_predict(model, x, batch_size), index)

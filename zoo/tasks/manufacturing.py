@@ -20,7 +20,8 @@ _CMAPSS_LIMITS = (
     "Simulated data (C-MAPSS), one operating condition and one fault mode; training RUL capped at 125 "
     "cycles. Validation engines are held out from the training engines; the test set is never used for "
     "model selection. 100 test engines: one seed moves RMSE by about a cycle. The model takes smoothed sensors: "
-    "serving it needs each engine's history (or the smoother's last state), not only the last 30 cycles."
+    "serving it needs each engine's history (or the smoother's last state), not only the last 30 cycles: "
+    "`zoo predict RUN_DIR --data engines.txt` smooths each engine's whole history as training did."
 )
 _CMAPSS_LICENSE = "US Government work (NASA); cite Saxena et al. 2008."
 
