@@ -209,6 +209,16 @@ def test_timeseries_export_says_when_the_windows_are_smoothed_outside_the_model(
     assert inputs["smoothing"] == 0.1 and "exponential_smoothing" in inputs["windows"]["meaning"]
 
 
+def test_cmapss_export_is_checked_on_the_raw_windows_it_serves(tmp_path):
+    from zoo.data import sources
+
+    if not any((d / "test_FD001.txt").is_file() for d in sources.candidate_dirs("cmapss_fd001")):
+        pytest.skip("real data for 'cmapss_fd001' not found; set ZOO_DATA_DIR to run this test")
+    run = zoo.fit("manufacturing/rul_fd001", out_dir=tmp_path, epochs=2, backbone_params={"units": 16}, verbose=0)
+    report = export(run.run_dir, out_dir=tmp_path / "sm")  # real smoothed sensors: ranges as narrow as 0.3
+    assert report["checks"]["serve"]["passed"] and report["checks"]["serve"]["max_abs_diff"] < 1e-3
+
+
 @pytest.mark.parametrize("quantize", [None, "float16", "int8"])
 def test_timeseries_tflite_unrolls_the_lstm_and_quantizes_raw_inputs_well(sensor_run, tmp_path, quantize):
     run, data, _, _ = sensor_run

@@ -368,3 +368,11 @@ def test_a_local_keras_hub_bert_preset_is_a_transfer_source(tmp_path):
     assert [r["arm"] for r in report.rows] == ["scratch", "transfer"]
     assert report.rows[1]["feature_cache"] and report.rows[1]["trainable_params"] == 8 * 3 + 3
     assert report.rows[0]["trainable_params"] == encoder.count_params() + 8 * 3 + 3  # scratch: the whole encoder
+    import zoo
+
+    run = zoo.fit(get_task("finance/sentiment"), data=data, preset=path, out_dir=tmp_path / "runs", epochs=1,
+                  verbose=0)  # a task trained from the keras-hub preset, into a run directory
+    assert run.task.backbone.name == "hub_text" and len(run.model.trainable_weights) == 2
+    with pytest.raises(ConfigError, match="keras-hub preset"):
+        zoo.predict(run.run_dir, ["profit rose"])  # its BertTokenizer's packing is not rebuilt from vocabulary.txt
+    assert len(zoo.predict(run.run_dir, ids[:2])) == 2

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from zoo.errors import ConfigError
-from zoo.tasks.base import Task, TrainingConfig
+from zoo.tasks.base import Task
 from zoo.tasks.registry import get_task, list_tasks
 
 SCHEMA = "vertical_zoo.benchmark/1"
@@ -102,7 +102,8 @@ def summarize(task: Task, runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "modality": task.modality,
         "dataset": task.dataset,
         "primary_metric": task.primary_metric,
-        "model": {"backbone": task.backbone.name, "params": task.backbone.params, "head": task.head.kind,
+        "model": {"backbone": task.backbone.name, "params": task.backbone.params, "preset": task.backbone.preset,
+                  "head": task.head.kind,
                   "training": dataclasses.asdict(task.training), "data_options": task.data_options,
                   "preprocessing": task.preprocessing},
         "seeds": [r["seed"] for r in runs],
@@ -149,7 +150,7 @@ def benchmark_task(
     for seed in seeds:
         started = time.perf_counter()
         run = fit(task, seed=seed, **fit_kwargs)
-        report = run.report
+        report, trained = run.report, run.task  # as trained: the overrides and any preset applied
         split = split or report.get("split", "")
         runs.append({
             "seed": int(seed),
@@ -164,11 +165,7 @@ def benchmark_task(
             log(f"{task.name} seed {seed}: {task.primary_metric} {primary:.4f}, "
                 f"{runs[-1]['epochs_run']} epochs, {runs[-1]['train_seconds']:.0f} s training")
         del run
-    trained = task.with_overrides(**{k: v for k, v in fit_kwargs.items() if k in _TRAINING_FIELDS})
     return {**summarize(trained, runs), "data_split": split}
-
-
-_TRAINING_FIELDS = {f.name for f in dataclasses.fields(TrainingConfig)}
 
 
 def default_tasks() -> list[str]:

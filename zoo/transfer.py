@@ -401,7 +401,11 @@ def _text_chunks(tokenizer: Any, texts: np.ndarray, sequence_length: int, max_to
 
     ids = tokenize(tokenizer, texts, sequence_length * max(1, max_tokens // sequence_length))
     chunks = ids.reshape(-1, sequence_length)
-    return chunks[(chunks > 0).sum(axis=1) >= 4]  # drop empty and nearly empty chunks
+    kept = chunks[(chunks > 0).sum(axis=1) >= 4]  # drop empty and nearly empty chunks
+    if len(texts) and not len(kept):
+        raise ConfigError(f"the corpus's {len(texts)} texts have at most {int((ids > 0).sum(axis=1).max())} tokens "
+                          "each; masked-token pretraining needs texts of at least 4 tokens.")
+    return kept
 
 
 # === Pretraining ===
@@ -568,7 +572,8 @@ def tokenize_for_preset(data: Dataset, preset: Preset) -> Dataset:
         oov = float((ids[0] == unk).sum() / max(1, (ids[0] != packing.get("padding_id", 0)).sum()))
     meta = {**data.meta, "vocab_size": int(tokenizer.vocabulary_size()), "sequence_length": length,
             "vocabulary": vocabulary, "oov_rate": oov,
-            "tokenizer": {"kind": type(tokenizer).__name__, "fitted_on": f"the preset's corpus ({preset.path.name})"}}
+            "tokenizer": {"kind": type(tokenizer).__name__, "fitted_on": f"the preset's corpus ({preset.path.name})",
+                          "lowercase": getattr(tokenizer, "lowercase", None), "packing": packing or None}}
     return dataclasses.replace(data, train=splits[0], val=splits[1], test=splits[2], meta=meta)
 
 

@@ -54,8 +54,14 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weight-decay", type=float, help="decoupled weight decay (AdamW) when > 0 (default: the task's)")
     p.add_argument("--backbone", help="another registered backbone (builders.list_backbones())")
     p.add_argument("--backbone-params", type=json.loads, help='JSON overrides, e.g. \'{"units": 32}\'')
+    p.add_argument("--preset", metavar="DIR",
+                   help="start from a pretrained backbone: a preset directory from zoo pretrain (frozen unless "
+                        "--no-freeze; a new head for the task)")
     p.add_argument("--freeze", action=argparse.BooleanOptionalAction, default=None,
-                   help="freeze the backbone (--no-freeze trains it); default: the task's setting")
+                   help="freeze the backbone (--no-freeze trains it); default: frozen with --preset, else the task's")
+    p.add_argument("--fine-tune-epochs", type=int, metavar="N",
+                   help="after training the head of a frozen backbone, N epochs with the backbone unfrozen")
+    p.add_argument("--fine-tune-learning-rate", type=float, help="learning rate of those epochs (default 1e-5)")
     p.add_argument("--class-weight", choices=["balanced"], help="weight classes inversely to their frequency")
     p.add_argument("--ensemble", type=int, metavar="N",
                    help="train N models (different seeds, same split) and average their outputs (default: the task's)")
@@ -90,7 +96,8 @@ def run_kwargs(args: argparse.Namespace) -> dict:
         verbose=0 if args.quiet else "auto", epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
         learning_rate=args.learning_rate, learning_rate_schedule=args.learning_rate_schedule,
         weight_decay=args.weight_decay, freeze=args.freeze, class_weight=args.class_weight,
-        scale_learning_rate=args.scale_learning_rate, ensemble=args.ensemble,
+        scale_learning_rate=args.scale_learning_rate, ensemble=args.ensemble, preset=args.preset,
+        fine_tune_epochs=args.fine_tune_epochs, fine_tune_learning_rate=args.fine_tune_learning_rate,
     )
 
 
@@ -99,6 +106,9 @@ def resolve_task(args: argparse.Namespace):
     from zoo.errors import ConfigError
     from zoo.tasks import get_task
 
+    if getattr(args, "preset", None) and (args.backbone or args.backbone_params):
+        raise ConfigError("--preset gives the backbone (architecture and weights); drop --backbone and "
+                          "--backbone-params.")
     task = get_task(args.task).with_overrides(backbone=args.backbone, backbone_params=args.backbone_params)
     if args.data_options is not None and not isinstance(args.data_options, dict):
         raise ConfigError(f"--data-options must be a JSON object such as '{{\"drop\": [\"id\"]}}', "
@@ -145,7 +155,7 @@ def model_card(task) -> str:
              f"Industry: {task.industry}    Modality: {task.modality}    Dataset: {task.dataset}",
              *[line for line in data_lines if line],
              f"License: {task.license or 'see the dataset SOURCE'}", "",
-             "Model:", f"  backbone {task.backbone.name} {json.dumps(task.backbone.params)}",
+             "Model:", f"  backbone {task.backbone.describe()}",
              f"  head {task.head.kind}, loss {task.loss}, trained {'frozen-base' if task.training.freeze else 'end to end'}",
              f"  training: {task.training.epochs} epochs max, batch {task.training.batch_size}, "
              f"lr {task.training.learning_rate}"

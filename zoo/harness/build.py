@@ -117,8 +117,11 @@ def build_model(task: Task, data: Dataset, *, dtype: str | None = None, jit_comp
     >>> build_model(task, load_dataset(task.dataset)).output_shape
     (None, 1)
     """
-    backbone = build_backbone(task.backbone.name, dtype=dtype, **backbone_arguments(task, data.meta))
-    backbone.adapt(data.train.x)
+    if task.backbone.preset:
+        backbone = preset_backbone(task.backbone.preset, data, dtype=dtype)
+    else:
+        backbone = build_backbone(task.backbone.name, dtype=dtype, **backbone_arguments(task, data.meta))
+        backbone.adapt(data.train.x)
     head = build_head(head_config(task, data), backbone.output_dim, dtype=dtype)
     model = transfer_model(backbone, head, freeze=task.training.freeze, name=task.name.replace("/", "_"))
     model.compile(
@@ -130,6 +133,28 @@ def build_model(task: Task, data: Dataset, *, dtype: str | None = None, jit_comp
     first = keras.tree.map_structure(lambda a: np.asarray(a)[:1], (data.train.x, data.train.y))
     build_training_state(model, make_dataset(*first, batch_size=1).element_spec)
     return model
+
+
+def preset_backbone(preset_dir: str, data: Dataset, *, dtype: str | None = None) -> Any:
+    """A preset's pretrained backbone, checked against the task's inputs (not adapted again: its
+    normalization statistics are its pretraining corpus's, as in `zoo transfer`).
+
+    Example:
+    >>> import tempfile
+    >>> from builders import TabularBackbone
+    >>> from zoo.data.types import Split
+    >>> from zoo.transfer import save_preset
+    >>> path = save_preset(TabularBackbone(num_numeric=3, hidden_units=(4,)), tempfile.mkdtemp())
+    >>> s = Split({"numeric": np.zeros((2, 3), "float32")}, np.array([0, 1]))
+    >>> preset_backbone(str(path), Dataset(s, s, s)).output_dim
+    4
+    """
+    from builders.pretrain.base import check_inputs
+    from zoo.transfer import load_preset
+
+    backbone = load_preset(preset_dir, verify=False, dtype=dtype).backbone  # verified when the run started
+    check_inputs(backbone, data.train.x, f"the preset {preset_dir}")
+    return backbone
 
 
 def build_training_state(model: keras.Model, element_spec: Any) -> None:

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -41,7 +42,7 @@ from zoo.harness.pipeline import make_dataset, predict
 from zoo.harness.predict import INPUTS_FILE, input_spec
 from zoo.harness.strategy import default_precision, get_strategy
 from zoo.report.metrics import classification_metrics, regression_metrics
-from zoo.tasks.base import Task, check_number
+from zoo.tasks.base import BackboneSpec, Task, check_number
 from zoo.tasks.generic import check_data_options
 from zoo.tasks.registry import get_task
 
@@ -143,12 +144,14 @@ RESUMABLE_CHANGES = ("data_dir", "tensorboard", "backup_every")
 
 @dataclasses.dataclass
 class Run:
-    """What `fit` returns: the run directory, the trained model, its history and its report."""
+    """What `fit` returns: the run directory, the trained model, its history, its report and the task
+    as trained (overrides and preset applied)."""
 
     run_dir: Path
     model: keras.Model
     history: dict[str, list[float]]
     report: dict[str, Any]
+    task: Task | None = None
 
 
 def _seed_everything(seed: int, deterministic: bool) -> None:
@@ -170,8 +173,11 @@ def prepare_data(task: Task, config: RunConfig, data: Dataset | None = None) -> 
         data = load_dataset(task.dataset, config.data_dir, seed=config.seed, **task.data_options)
     if task.modality == "text" and data.train.x.dtype == object:
         from zoo.data.text import tokenize_dataset
+        from zoo.transfer import load_preset, tokenize_for_preset
 
-        data = tokenize_dataset(data, **task.preprocessing)
+        preset = task.backbone.preset
+        data = (tokenize_for_preset(data, load_preset(preset, verify=False)) if preset
+                else tokenize_dataset(data, **task.preprocessing))
     if config.max_train_examples and len(data.train) > config.max_train_examples:
         data = data.subset(config.max_train_examples / len(data.train), seed=config.seed)
     check_dataset(task, data)
@@ -330,6 +336,11 @@ def _train_member(task: Task, data: Dataset, config: RunConfig, strategy: tf.dis
         history = {k: history.get(k, []) + more.get(k, []) for k in set(history) | set(more)}
     history = {k: [float(v) for v in vals] for k, vals in history.items()}
     loop = "cached head" if cache else "custom_fit" if uses_custom_loop(strategy, batch) else "fit"
+    if tc.freeze and tc.fine_tune_epochs:
+        tuned = "custom_fit" if uses_custom_loop(strategy, batch) else "fit"
+        loop = f"{loop}, then {tuned} for fine-tuning"
+        if cache:
+            cache_note += f" for the head; off for the {tc.fine_tune_epochs} fine-tuning epochs (the base trains)"
     member = Member(model, history, cache_note, loop)
     if ensemble and chief:  # member.json last: a member counts as finished only once all three files are there
         model.save(saved)
@@ -364,6 +375,7 @@ def fit(
     feature_cache: bool | None = None,
     backup_every: float = 60.0,
     verbose: int | str = "auto",
+    preset: str | os.PathLike | None = None,
     **training: Any,
 ) -> Run:
     """Train a task's model, evaluate it on the test split, and write a run directory.
@@ -374,6 +386,11 @@ def fit(
         run_dir: train into this directory instead; if it holds the backup of a killed run,
             training resumes after its last saved epoch.
         data: a `Dataset` to use instead of the task's loader (your own data).
+        preset: a preset directory (`zoo pretrain`): the model's backbone is that pretrained one
+            (text: with its tokenizer), frozen unless `freeze=False` is passed, with a new head
+            for the task; `fine_tune_epochs=N` then unfreezes it at `fine_tune_learning_rate`.
+            Its checksums are verified first. Prepare the task's data as the preset's corpus was
+            (the same loader options, e.g. C-MAPSS smoothing): only the input shapes are checked.
         training: overrides of `TrainingConfig` fields (`epochs=3`, `batch_size=64`, ...).
         Other arguments: see `RunConfig`.
 
@@ -387,7 +404,12 @@ def fit(
     ['config.json', 'history.json', 'inputs.json', 'model.keras', 'predictions.npz', 'report.json']
     """
     task = get_task(task) if isinstance(task, str) else task
+    if preset is not None:
+        task = with_preset(task, preset)
+        if training.get("freeze") is None:
+            training["freeze"] = True
     task = _absolute_data_path(task.with_overrides(**training))
+    warn_random_frozen_base(task)
     config = RunConfig(task.to_dict(), seed, strategy, precision, jit_compile, deterministic, data_dir,
                        max_train_examples, tensorboard, feature_cache, backup_every)
     return run(config, data=data, out_dir=out_dir, run_dir=run_dir, verbose=verbose)
@@ -403,6 +425,70 @@ def _new_run_dir(out_dir: str | os.PathLike, task: Task, seed: int, chief: bool)
         count += 1
         path = base.with_name(f"{base.name}-{count}")
     return path
+
+
+def with_preset(task: Task, preset: str | os.PathLike) -> Task:
+    """The task with its backbone replaced by a preset's (checksums verified; the path made absolute).
+
+    Example:
+    >>> import tempfile
+    >>> from builders import TabularBackbone
+    >>> from zoo.transfer import save_preset
+    >>> path = save_preset(TabularBackbone(num_numeric=30, hidden_units=(4,)), tempfile.mkdtemp())
+    >>> with_preset(get_task("medical/breast_cancer_diagnosis"), path).backbone.name
+    'tabular'
+    """
+    from zoo.transfer import load_preset
+
+    if not Path(preset).is_dir():
+        raise ConfigError(f"preset {preset}: no such directory; expected a preset directory (from zoo pretrain).")
+    loaded = load_preset(preset)
+    modality = loaded.card.get("modality")
+    if modality and modality != task.modality:
+        raise ConfigError(f"preset {preset} was pretrained on {modality} data ({loaded.card.get('corpus')}); "
+                          f"{task.name} is a {task.modality} task.")
+    return dataclasses.replace(task, backbone=BackboneSpec(loaded.backbone.registered_name, {},
+                                                           preset=str(Path(preset).resolve())))
+
+
+def preset_summary(preset_dir: str) -> dict[str, Any]:
+    """What a run records of its preset: the path, what it was pretrained on and its files' sha256.
+
+    Example:
+    >>> import tempfile
+    >>> from builders import TabularBackbone
+    >>> from zoo.transfer import save_preset
+    >>> path = save_preset(TabularBackbone(num_numeric=3, hidden_units=(4,)), tempfile.mkdtemp(), card={"corpus": "x"})
+    >>> sorted(preset_summary(str(path)))
+    ['corpus', 'path', 'sha256']
+    """
+    from zoo.transfer import verify_preset
+
+    card = verify_preset(Path(preset_dir)).get("vertical_zoo", {})
+    keys = ("name", "objective", "corpus", "modality", "num_examples", "epochs", "sha256")
+    return {"path": preset_dir, **{k: card[k] for k in keys if k in card}}
+
+
+class FrozenRandomBaseWarning(UserWarning):
+    """A frozen backbone that starts from random weights: only the head learns."""
+
+
+def warn_random_frozen_base(task: Task) -> None:
+    """Warn (`FrozenRandomBaseWarning`) when the task freezes a backbone that has no pretrained weights.
+
+    Example:
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_random_frozen_base(get_task("medical/breast_cancer_diagnosis").with_overrides(freeze=True))
+    >>> caught[0].category.__name__
+    'FrozenRandomBaseWarning'
+    """
+    if task.training.freeze and not task.backbone.preset and not task.backbone.params.get("weights_path"):
+        warnings.warn(f"{task.name}: freeze=True, but the {task.backbone.name} backbone starts from random weights "
+                      "(no preset, no weights_path), so only the head learns, on random features. Pass a preset "
+                      "(zoo train --preset DIR, from zoo pretrain) or train the backbone (freeze=False).",
+                      FrozenRandomBaseWarning, stacklevel=3)
 
 
 def _absolute_data_path(task: Task) -> Task:
@@ -480,6 +566,8 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
         record = {**dataclasses.asdict(config), "versions": _versions(),
                   "data": {**{k: data.meta.get(k) for k in ("source", "sha256", "split")}, "passed_in": passed_in,
                            "fingerprint": data_fingerprint(data)}}
+        if task.backbone.preset:
+            record["preset"] = preset_summary(task.backbone.preset)
         _check_same_run(run_dir, record)
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.json").write_text(json.dumps(record, indent=2, default=str))
@@ -504,6 +592,8 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
                   learning_rate=tc.learning_rate, train_examples=len(data.train),
                   class_weight=class_weights(data.train.y, tc.class_weight), feature_cache=members[0].feature_cache,
                   training_loop=members[0].training_loop)
+    if task.backbone.preset:
+        report["preset"] = {k: v for k, v in preset_summary(task.backbone.preset).items() if k != "sha256"}
     if n > 1:  # history.json holds member 0's curves; each member's are in members/<i>/history.json
         report["ensemble"] = {"members": n, "seeds": [config.seed * n + i for i in range(n)],
                               "epochs_run": [len(next(iter(m.history.values()), [])) for m in members]}
@@ -512,7 +602,7 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
         report["artifacts"] = {"model.keras": sha256(run_dir / "model.keras")}  # checked when the run is loaded
         (run_dir / "history.json").write_text(json.dumps(history, indent=2))
         (run_dir / "report.json").write_text(json.dumps(report, indent=2))
-    return Run(run_dir, model, history, report)
+    return Run(run_dir, model, history, report, task)
 
 
 def _saved_config(run_dir: str | os.PathLike) -> dict[str, Any]:

@@ -80,8 +80,13 @@ def _text_inputs(model: Any, run_dir: Path, spec: dict[str, Any], rows: Any) -> 
         raise ConfigError(f"{run_dir}: inputs.json and vocabulary.txt do not say how the run tokenized its texts "
                           "(runs trained before they did cannot encode new texts); train the run again, or pass "
                           "token ids shaped as the model's inputs.")
+    settings = spec["tokenizer"]
+    if settings.get("lowercase") is None or settings.get("packing"):
+        raise ConfigError(f"{run_dir}: the run's texts were tokenized by its preset's own {settings.get('kind')} "
+                          "(a keras-hub preset), which predict does not rebuild; pass token ids shaped as the "
+                          "model's inputs (zoo.transfer.tokenize_for_preset makes them).")
     tokenizer = text.tokenizer_from_file(run_dir / "vocabulary.txt", int(get_backbone(model).vocabulary_size),
-                                         lowercase=bool(spec["tokenizer"]["lowercase"]))
+                                         lowercase=bool(settings["lowercase"]))
     return text.tokenize(tokenizer, _texts(spec, rows), int(spec["sequence_length"]))
 
 

@@ -677,7 +677,7 @@ def _model_card_section(artifacts: RunArtifacts, explanations: Mapping[str, Any]
     entries = [
         ("Task", f"{_e(task.name)} <span class=\"muted\">({_e(task.industry)}, {_e(task.modality)})</span>"),
         ("Description", _e(task.description)),
-        ("Model", f"{_e(task.backbone.name)} backbone <code>{_e(json.dumps(task.backbone.params))}</code> + "
+        ("Model", f"{_e(task.backbone.describe())} backbone + "
                   f"{_e(task.head.kind)} head; loss {_e(task.loss)}; trained "
                   f"{'frozen-base' if task.training.freeze else 'end to end'}"),
         ("Intended use", _e(task.intended_use or "-")),
@@ -711,13 +711,15 @@ def _config_section(artifacts: RunArtifacts) -> str:
     tc = task.training
     versions = config.get("versions", {})
     rows = [
-        ["Backbone", f"{_e(task.backbone.name)} <code>{_e(json.dumps(task.backbone.params))}</code>"],
+        ["Backbone", _e(task.backbone.describe())],
         ["Head", f"<code>{_e(json.dumps(dataclasses.asdict(task.head)))}</code>"],
         ["Loss / metrics", f"{_e(task.loss)} / {_e(', '.join(task.metrics))}"],
         ["Training", f"{tc.epochs} epochs max, batch {tc.batch_size}, learning rate {tc.learning_rate:g} "
                      f"({_e(tc.learning_rate_schedule)}), "
                      f"early-stopping patience {tc.patience} on {_e(tc.monitor)}, class weight {_e(tc.class_weight)}"],
-        ["Transfer", f"freeze {tc.freeze}, fine-tune {tc.fine_tune_epochs} epoch(s) at {tc.fine_tune_learning_rate:g}"],
+        ["Transfer", f"freeze {tc.freeze}, fine-tune {tc.fine_tune_epochs} epoch(s) at {tc.fine_tune_learning_rate:g}"
+                     + (f"; preset pretrained by {_e(config['preset'].get('objective', '?'))} on "
+                        f"{_e(config['preset'].get('corpus', '?'))}" if config.get("preset") else "")],
         ["Run", f"seed {_e(config.get('seed'))}, strategy {_e(config.get('strategy'))}, precision "
                 f"{_e(config.get('precision') or 'auto')}, XLA {_e(config.get('jit_compile'))}, deterministic "
                 f"{_e(config.get('deterministic'))}, max train examples {_e(config.get('max_train_examples'))}"],

@@ -89,10 +89,25 @@ class Baseline:
 
 @dataclasses.dataclass
 class BackboneSpec:
-    """A backbone by registry name plus the constructor arguments not derived from the data."""
+    """A backbone by registry name plus the constructor arguments not derived from the data.
+
+    `preset`: a preset directory (from `zoo pretrain` / `zoo.transfer.save_preset`, or a
+    keras-hub text preset saved locally): the backbone is that pretrained one, with its weights
+    (and, for text, its tokenizer), instead of one built from `name` and `params`.
+    """
 
     name: str
     params: dict[str, Any] = dataclasses.field(default_factory=dict)
+    preset: str | None = None
+
+    def describe(self) -> str:
+        """One line for reports: the name and params, or the preset the backbone comes from.
+
+        Example:
+        >>> BackboneSpec("rnn", {"units": 8}).describe(), BackboneSpec("rnn", preset="/p/lstm").describe()
+        ('rnn {"units": 8}', 'rnn from the preset /p/lstm')
+        """
+        return f"{self.name} from the preset {self.preset}" if self.preset else f"{self.name} {json.dumps(self.params)}"
 
 
 @dataclasses.dataclass
