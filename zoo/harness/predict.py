@@ -207,8 +207,9 @@ def predict(run_dir: str | os.PathLike, rows: Any, *, batch_size: int = 256) -> 
 
     Returns:
         A DataFrame indexed as `rows` (for a DataFrame) or 0..n-1, for series by their group
-        (one row per series, from its last window), for image files by their path: classification, `predicted` (the
-        class name) and `probability[<class>]` per class; regression, `predicted`.
+        (one row per series, from its last window), for image files by their path:
+        classification, `predicted` (the class name) and `probability[<class>]` per class;
+        regression, `predicted`.
 
     Raises:
         ConfigError or DataValidationError naming the column and row of a bad input.
