@@ -108,6 +108,13 @@ def test_a_timeseries_run_predicts_each_series_from_its_last_window(tmp_path):
     expected = load_run_model(run.run_dir).predict(np.stack(by_hand), verbose=0).ravel()
     np.testing.assert_allclose(out["predicted"].to_numpy(), expected, rtol=1e-5, atol=1e-5)
     assert zoo.predict(run.run_dir, new).index.tolist() == ["p0", "p1", "p2"]  # the table's order of series
+    trajectory = zoo.predict(run.run_dir, shuffled, every_window=True)  # each window's end: steps 4..29
+    assert trajectory.index.names == ["pump", "step"] and len(trajectory) == 3 * 26
+    assert trajectory.loc["p1"].index.tolist() == list(range(4, 30))
+    np.testing.assert_allclose(trajectory.groupby(level="pump")["predicted"].last().loc[out.index], out["predicted"],
+                               rtol=1e-5)
+    with pytest.raises(ConfigError, match="every_window is for time-series runs"):
+        zoo.predict(run.run_dir, np.stack(by_hand), every_window=True)
     with pytest.raises(DataValidationError, match="pump p2: 3 time steps; .* windows of 5"):
         zoo.predict(run.run_dir, new[(new.pump != "p2") | (new.step < 3)])
     with pytest.raises(DataValidationError, match=r"missing column\(s\) \['step'\]"):
@@ -141,6 +148,14 @@ def test_a_cmapss_run_predicts_nasa_test_file_as_its_test_split(tmp_path, capsys
                  "--out", str(tmp_path / "rul.csv")]) == 0
     written = pd.read_csv(tmp_path / "rul.csv")
     assert list(written.columns) == ["unit", "predicted"] and len(written) == 100
+    assert main(["predict", str(run.run_dir), "--data", str(folder / "test_FD001.txt"), "--every-window",
+                 "--out", str(tmp_path / "trajectories.csv")]) == 0
+    trajectories = pd.read_csv(tmp_path / "trajectories.csv")
+    lengths = frame.groupby("unit").size()
+    assert list(trajectories.columns) == ["unit", "cycle", "predicted"] and len(trajectories) == (lengths - 29).sum()
+    last = trajectories.groupby("unit").last()
+    assert (last["cycle"] == lengths).all()  # each engine's last window ends on its last cycle
+    np.testing.assert_allclose(last["predicted"].to_numpy(), test_split, rtol=1e-5, atol=1e-4)
 
 
 def test_new_rows_are_read_as_the_training_csv_was(tmp_path):

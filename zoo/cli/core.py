@@ -33,6 +33,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                         "text column (text), of user and item ids (recommendation), or of long-format series with "
                         "the feature, group and time columns (one prediction per series, from its last window; "
                         "C-MAPSS runs also read NASA's test_FD001.txt); a folder or file of images (image)")
+    p.add_argument("--every-window", action="store_true",
+                   help="time series: a prediction for every window of each series (its trajectory), not only the last")
     p.add_argument("--out", help="write the predictions to this CSV (default: print them)")
     p.set_defaults(func=cmd_predict)
 
@@ -204,9 +206,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     import zoo
 
-    predictions = zoo.predict(args.run_dir, args.data)
+    predictions = zoo.predict(args.run_dir, args.data, every_window=args.every_window)
     if args.out:
-        predictions.to_csv(args.out, index_label=predictions.index.name or "row")
+        predictions.to_csv(args.out, index_label=[name or "row" for name in predictions.index.names])
         print(f"{len(predictions)} predictions written to {args.out}")
     else:
         print(predictions.to_string())

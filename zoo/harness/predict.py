@@ -10,11 +10,12 @@ training rows were and the answer comes back as named classes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -90,43 +91,70 @@ def _text_inputs(model: Any, run_dir: Path, spec: dict[str, Any], rows: Any) -> 
     return text.tokenize(tokenizer, _texts(spec, rows), int(spec["sequence_length"]))
 
 
-def _series(dataset: str, spec: dict[str, Any], rows: Any) -> tuple[dict[Any, np.ndarray], str | None, str]:
-    """Each series' feature rows in time order, `{id: (steps, features)}`, the id's name and the rows' name."""
+class Series(NamedTuple):
+    """New series in time order: `{id: (steps, features)}`, `{id: the time of each step}`, names for messages."""
+
+    steps: dict[Any, np.ndarray]
+    times: dict[Any, np.ndarray]
+    group: str | None
+    time: str
+    where: str
+
+
+def _series(dataset: str, spec: dict[str, Any], rows: Any) -> Series:
+    import pandas as pd
+
     if dataset == cmapss_fd001.SOURCE.name and isinstance(rows, str | os.PathLike) \
-            and Path(rows).suffix.lower() != ".csv":
-        return cmapss_fd001.read_engines(rows), "unit", Path(rows).name  # NASA's own format, as test_FD001.txt
+            and Path(rows).suffix.lower() != ".csv":  # NASA's own format, as test_FD001.txt
+        engines = cmapss_fd001.read_engines(rows)
+        return Series(engines, {u: np.arange(1, len(v) + 1) for u, v in engines.items()}, "unit", "cycle",
+                      Path(rows).name)
     frame, where = _read_rows(spec, rows)
     features, group, time_column = spec["feature_names"], spec["group_column"], spec.get("time_column")
     validate.check_columns(list(frame.columns), [*features, *(c for c in (group, time_column) if c)], where,
                            allow_extra=True)
     x, ids, order = series_rows(frame, features, where, group=group, time_column=time_column)
+    times = frame[time_column].to_numpy(dtype=object)[order] if time_column else np.arange(len(order))
+    if time_column:
+        with contextlib.suppress(ValueError, TypeError):  # numbers as numbers; ISO 8601 dates stay as written
+            times = pd.to_numeric(pd.Series(times)).to_numpy()
     if ids is None:
-        return {0: x}, None, where
+        return Series({0: x}, {0: times}, None, time_column or "row", where)
     in_file_order = dict.fromkeys(ids[np.argsort(order, kind="stable")])
-    return {g: x[ids == g] for g in in_file_order}, group, where
+    return Series({g: x[ids == g] for g in in_file_order}, {g: times[ids == g] for g in in_file_order}, group,
+                  time_column or "row", where)
 
 
-def _timeseries_inputs(dataset: str, spec: dict[str, Any], rows: Any) -> tuple[np.ndarray, Any]:
-    """The last window of each series, smoothed and scaled as the run's loader did: `(windows, index)`."""
+def _timeseries_inputs(dataset: str, spec: dict[str, Any], rows: Any, every_window: bool) -> tuple[np.ndarray, Any]:
+    """Each series' last window (or every window), smoothed and scaled as the run's loader did: `(windows, index)`."""
     import pandas as pd
 
     if "group_column" not in spec:
         raise ConfigError("this run's inputs.json does not say how its series were read (runs trained before it "
                           "did cannot encode new rows); train the run again, or pass windows shaped as the model's "
                           "inputs.")
-    series, name, where = _series(dataset, spec, rows)
-    window, xs = int(spec["window"]), []
-    for key, steps in series.items():
+    series = _series(dataset, spec, rows)
+    window, xs, keys = int(spec["window"]), [], []
+    for key, steps in series.steps.items():
+        times = series.times[key]
         if spec.get("smoothing") is not None:
             steps = cmapss_fd001.exponential_smoothing(steps, float(spec["smoothing"]))
         if spec.get("padded"):
             steps = cmapss_fd001.left_pad(steps, window)
+            times = np.concatenate([np.repeat(times[:1], len(steps) - len(times)), times])
         if len(steps) < window:
-            raise DataValidationError(f"{where}, {name or 'the series'} {key}: {len(steps)} time steps; the run's "
-                                      f"model reads windows of {window}, so each series needs at least {window}.")
-        last = steps[-window:]
-        xs.append(last if spec.get("scaler") is None else cmapss_fd001.apply_scaler(last, spec["scaler"]))
-    return np.stack(xs).astype(np.float32), pd.Index(list(series), name=name)
+            raise DataValidationError(f"{series.where}, {series.group or 'the series'} {key}: {len(steps)} time "
+                                      f"steps; the run's model reads windows of {window}, so each series needs at "
+                                      f"least {window}.")
+        if spec.get("scaler") is not None:
+            steps = cmapss_fd001.apply_scaler(steps, spec["scaler"])
+        cut = cmapss_fd001.windows(steps, window) if every_window else steps[None, -window:]
+        xs.append(cut)
+        keys += [(key, t) for t in times[len(times) - len(cut):]] if every_window else [key]
+    x = np.concatenate(xs).astype(np.float32)
+    if every_window:
+        return x, pd.MultiIndex.from_tuples(keys, names=[series.group or "series", series.time])
+    return x, pd.Index(keys, name=series.group)
 
 
 def _image_inputs(model: Any, spec: dict[str, Any], rows: Any) -> tuple[np.ndarray, Any]:
@@ -186,7 +214,7 @@ def _frame(spec: dict[str, Any], head: str, outputs: np.ndarray, index: Any) -> 
     return pd.DataFrame(outputs.reshape(len(outputs), -1), index=index).add_prefix("predicted_")
 
 
-def predict(run_dir: str | os.PathLike, rows: Any, *, batch_size: int = 256) -> Any:
+def predict(run_dir: str | os.PathLike, rows: Any, *, batch_size: int = 256, every_window: bool = False) -> Any:
     """A saved run's predictions for new data, as a pandas DataFrame with named classes.
 
     Args:
@@ -204,6 +232,9 @@ def predict(run_dir: str | os.PathLike, rows: Any, *, batch_size: int = 256) -> 
             arrays (or a dict of arrays) shaped as the model's inputs, as the run's loader makes
             them (series windows smoothed and scaled as the loader did).
         batch_size: int. Examples per prediction step.
+        every_window: bool. Time-series runs: a prediction for every window of each series (its
+            trajectory, e.g. an engine's RUL cycle by cycle), indexed by group and the time of
+            the window's last step, instead of one from its last window.
 
     Returns:
         A DataFrame indexed as `rows` (for a DataFrame) or 0..n-1, for series by their group
@@ -233,6 +264,8 @@ def predict(run_dir: str | os.PathLike, rows: Any, *, batch_size: int = 256) -> 
     model = load_run_model(run_dir)
     arrays = isinstance(rows, dict) or (isinstance(rows, np.ndarray) and task.modality != "image"
                                         and not (task.modality == "text" and rows.dtype == object))
+    if every_window and (arrays or task.modality != "timeseries"):
+        raise ConfigError("every_window is for time-series runs given long-format rows (a CSV / DataFrame of series).")
     spec = _read_spec(run_dir, required=not arrays and not isinstance(rows, np.ndarray))
     index = rows.index if is_frame(rows) else None
     if arrays:
@@ -242,7 +275,7 @@ def predict(run_dir: str | os.PathLike, rows: Any, *, batch_size: int = 256) -> 
     elif task.modality == "text":
         x = _text_inputs(model, run_dir, spec, rows)
     elif task.modality == "timeseries":
-        x, index = _timeseries_inputs(task.dataset, spec, rows)
+        x, index = _timeseries_inputs(task.dataset, spec, rows, every_window)
     elif task.modality == "image":
         x, index = _image_inputs(model, spec, rows)
     elif task.modality == "recommendation":
