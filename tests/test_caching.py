@@ -176,6 +176,11 @@ def test_harness_reports_whether_the_cache_was_used(tmp_path):
     np.testing.assert_allclose(frozen.history["val_loss"], uncached.history["val_loss"], rtol=RTOL, atol=ATOL)
     trained = zoo.fit(task, out_dir=tmp_path, epochs=1, freeze=False, verbose=0)
     assert trained.report["feature_cache"] == "off: the backbone is trained (freeze=False)"
+    # Under a tf.distribute strategy (here MirroredStrategy on one device) the head trains uncached: the cached
+    # loop's updates outside a replica context failed with TensorFlow's DistributedVariable error.
+    mirrored = zoo.fit(task, out_dir=tmp_path, epochs=2, freeze=True, strategy="mirrored", fine_tune_epochs=1,
+                       verbose=0)
+    assert mirrored.report["feature_cache"].startswith("off: MirroredStrategy")
 
 
 def test_fit_head_resumes_from_its_backup_after_an_interruption(tmp_path):

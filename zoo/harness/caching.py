@@ -69,9 +69,12 @@ def can_cache(task: Task | None, model: keras.Model, *, augment: bool = False) -
         return False, "off: the backbone has trainable weights (unfrozen)"
     if not model.compiled:
         return False, "off: the model is not compiled"
-    replicas = model.distribute_strategy.num_replicas_in_sync
-    if replicas > 1:
-        return False, f"off: {replicas} replicas (feature caching trains on one device)"
+    strategy = model.distribute_strategy
+    if strategy.num_replicas_in_sync > 1 or type(strategy).__name__ != "_DefaultDistributionStrategy":
+        # The cached head's one-call epochs update variables outside a replica context, which a tf.distribute
+        # strategy's variables refuse (MirroredStrategy, even with one replica).
+        return False, (f"off: {type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s) (feature "
+                       "caching trains the head outside tf.distribute)")
     return True, "on"
 
 
