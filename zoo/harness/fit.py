@@ -562,12 +562,13 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
     dtype = config.precision or default_precision(strategy)
     chief = is_chief(strategy)  # only the chief writes the run directory (multi-worker)
     run_dir = Path(run_dir) if run_dir is not None else _new_run_dir(out_dir, task, config.seed, chief)
+    preset = preset_summary(task.backbone.preset) if task.backbone.preset else None  # its files hashed once
     if chief:
         record = {**dataclasses.asdict(config), "versions": _versions(),
                   "data": {**{k: data.meta.get(k) for k in ("source", "sha256", "split")}, "passed_in": passed_in,
                            "fingerprint": data_fingerprint(data)}}
-        if task.backbone.preset:
-            record["preset"] = preset_summary(task.backbone.preset)
+        if preset:
+            record["preset"] = preset
         _check_same_run(run_dir, record)
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.json").write_text(json.dumps(record, indent=2, default=str))
@@ -592,8 +593,8 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
                   learning_rate=tc.learning_rate, train_examples=len(data.train),
                   class_weight=class_weights(data.train.y, tc.class_weight), feature_cache=members[0].feature_cache,
                   training_loop=members[0].training_loop)
-    if task.backbone.preset:
-        report["preset"] = {k: v for k, v in preset_summary(task.backbone.preset).items() if k != "sha256"}
+    if preset:
+        report["preset"] = {k: v for k, v in preset.items() if k != "sha256"}
     if n > 1:  # history.json holds member 0's curves; each member's are in members/<i>/history.json
         report["ensemble"] = {"members": n, "seeds": [config.seed * n + i for i in range(n)],
                               "epochs_run": [len(next(iter(m.history.values()), [])) for m in members]}
