@@ -142,6 +142,14 @@ def test_caching_is_off_with_a_reason_when_invalid():
     ok, reason = can_cache(_task(), wrapped)
     assert not ok and reason.startswith("off: the model is not inputs -> frozen backbone -> head") and "flip" in reason
 
+    # Under any tf.distribute strategy, even OneDeviceStrategy whose variables are plain (not DistributedValues),
+    # the cached head's updates outside a replica context fail in Keras's optimizer ("NoneType has no attribute
+    # merge_call", measured), so the check is on the strategy, not on the variables.
+    with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
+        one_device = _build(_task(), data)
+    assert not isinstance(one_device.trainable_weights[0].value, tf.distribute.DistributedValues)
+    assert can_cache(_task(), one_device)[1].startswith("off: OneDeviceStrategy with 1 replica(s)")
+
 
 def test_mixed_bfloat16_head_output_and_loss_are_float32():
     data = _data(n=16)

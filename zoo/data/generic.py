@@ -275,6 +275,16 @@ def read_table(source: Any, **csv_options: Any) -> tuple[Any, str]:
     return frame, "DataFrame"
 
 
+def _read_user_table(
+    source: Any, encoding: str, delimiter: str, decimal: str, thousands: str | None
+) -> tuple[Any, str, dict[str, Any]]:
+    """`read_table` with the generic loaders' CSV options, and those options as `_table_meta`
+    records them (so `zoo.predict` reads new rows the same way)."""
+    csv_options = {"encoding": encoding, "delimiter": delimiter, "decimal": decimal, "thousands": thousands}
+    frame, where = read_table(source, **csv_options)
+    return frame, where, csv_options
+
+
 def _table_meta(source: Any, frame: Any, seed: int, csv_options: dict[str, Any]) -> dict[str, Any]:
     """Where a table read by `read_table` came from (the file and its sha256, or a digest of the
     DataFrame) and how it was read (`csv_options`, which `zoo.predict` reads new rows with)."""
@@ -374,8 +384,7 @@ def load_csv_tabular(
     ((32, 1), ['region'], ['0', '1'])
     """
     _check_task(task)
-    csv_options = {"encoding": encoding, "delimiter": delimiter, "decimal": decimal, "thousands": thousands}
-    frame, where = read_table(path, **csv_options)
+    frame, where, csv_options = _read_user_table(path, encoding, delimiter, decimal, thousands)
     columns = list(frame.columns)
     drop_list, categorical_list = _as_list(drop), _as_list(categorical)
     validate.check_columns(columns, [target, *drop_list, *categorical_list], where, allow_extra=True)
@@ -496,8 +505,7 @@ def load_text_csv(
             "in Python task.data_options['text_column'] and ['target']; a folder of class subfolders of .txt "
             "files needs neither."
         )
-    csv_options = {"encoding": encoding, "delimiter": delimiter, "decimal": decimal, "thousands": thousands}
-    frame, where = read_table(path, **csv_options)
+    frame, where, csv_options = _read_user_table(path, encoding, delimiter, decimal, thousands)
     validate.check_columns(list(frame.columns), [text_column, target], where, allow_extra=True)
     if text_column == target:
         raise DataValidationError(
@@ -1174,8 +1182,7 @@ def load_timeseries_csv(
     _check_task(task)
     if any(isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1 for v in (window, stride)):
         raise DataValidationError(f"window is {window!r} and stride {stride!r}; expected positive integers.")
-    csv_options = {"encoding": encoding, "delimiter": delimiter, "decimal": decimal, "thousands": thousands}
-    frame, where = read_table(path, **csv_options)
+    frame, where, csv_options = _read_user_table(path, encoding, delimiter, decimal, thousands)
     columns = list(frame.columns)
     special = [target] + [c for c in (group, time_column) if c is not None]
     drop_list, feature_list = _as_list(drop), _as_list(features)
