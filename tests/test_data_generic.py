@@ -252,7 +252,7 @@ def test_high_cardinality_categorical_column_warns(tmp_path):
 
 
 def test_registry_converts_and_checks_option_types(tmp_path):
-    rows = [f"{i},{i % 5},{i % 2}" for i in range(60)]
+    rows = [f"{i},{i % 5},{i % 3}" for i in range(60)]  # (i % 2 at stride 2: every window's target is 1)
     _write(tmp_path / "t.csv", ["a,b,y", *rows])
     ts = load_dataset("csv_timeseries", None, path=tmp_path / "t.csv", target="y", window="4", stride=2.0)
     assert ts.meta["window"] == 4 and ts.meta["stride"] == 2 and ts.train.x.shape[1:] == (4, 2)

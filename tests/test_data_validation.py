@@ -107,7 +107,8 @@ def test_labels_outside_classes():
 
 def test_single_class(tmp_path):
     path = _csv(tmp_path, _table(rows=30).replace(",n\n", ",y\n"))
-    with pytest.raises(DataValidationError, match=r"every label is 0; expected at least two classes"):
+    # The class by its name in the file, not its encoded id (which said "0" for a column of "y").
+    with pytest.raises(DataValidationError, match=r"every label is 'y'; expected at least two classes"):
         generic.load_csv_tabular(path, "label")
 
 
@@ -158,6 +159,8 @@ def test_bad_image_shape(tmp_path):
         validate.check_image_shape(np.full((1, 2, 2, 1), 255.0, np.float32), None, "train")
     with pytest.raises(DataValidationError, match="5 channels"):
         validate.check_image_shape(np.zeros((1, 2, 2, 5), np.float32), None, "train")
+    with pytest.raises(DataValidationError, match=r"8 channels.*look channels-first \(3, 8, 8\)"):
+        validate.check_image_shape(np.zeros((1, 3, 8, 8), np.float32), None, "train")
     path = tmp_path / "bad.npz"
     test = {"x_test": np.zeros((4, 4, 4)), "y_test": np.arange(4) % 2}
     np.savez(path, x_train=np.full((10, 4, 4), 2.0), y_train=np.arange(10) % 2, **test)
@@ -341,7 +344,7 @@ def test_missing_column_lists_the_columns_and_the_closest_name(tmp_path):
     with pytest.raises(DataValidationError, match=r"Did you mean 'city' for 'City'\?"):
         generic.load_timeseries_csv(path, "age", window=2, group="City")
     semi = _csv(tmp_path, _table().replace(",", ";"), "semi.csv")
-    with pytest.raises(DataValidationError, match=r"header is one column holding ';': set the delimiter option"):
+    with pytest.raises(DataValidationError, match=r"header is one column holding ';': the file is ';'-separated. Read it with delimiter ';'"):
         generic.load_csv_tabular(semi, "label")
     assert generic.load_csv_tabular(semi, "label", delimiter=";").meta["categorical_names"] == ["city"]
 
@@ -388,3 +391,38 @@ def test_small_splits_warn_that_metrics_are_unreliable(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error", validate.SmallSplitWarning)
         generic.load_csv_tabular(_csv(tmp_path, _table(rows=200), "big.csv"), "label")
+
+
+def test_a_repeated_column_name_is_refused_before_pandas_renames_it(tmp_path):
+    """pandas reads a second 'label' column as 'label.1': read as an input, the target leaked into the model."""
+    lines = _table(rows=30).splitlines()
+    path = _csv(tmp_path, "\n".join([lines[0] + ",label"] + [row + "," + row.rsplit(",", 1)[1] for row in lines[1:]]))
+    with pytest.raises(DataValidationError, match=r"duplicated column name\(s\) \['label'\]"):
+        generic.load_csv_tabular(path, "label")
+
+
+def test_a_number_spelled_two_ways_is_one_class(tmp_path):
+    path = _csv(tmp_path, _table(rows=30).replace(",n\n", ",0\n").replace(",y\n", ",1\n").replace("\n20,x,0", "\n20,x,0.0"))
+    data = generic.load_csv_tabular(path, "label")
+    assert data.meta["class_names"] == ["0", "1"]
+
+
+def test_npz_class_ids_that_skip_values_are_named_by_value(tmp_path):
+    """1-based ids made an empty class '0' that the model then predicted for half the test images."""
+    path = tmp_path / "one_based.npz"
+    rng = np.random.default_rng(0)
+    np.savez(path, x=rng.integers(0, 255, (60, 8, 8), dtype=np.uint8), y=np.arange(60) % 2 + 1)
+    data = generic.load_images(path)
+    assert data.meta["class_names"] == ["1", "2"] and set(np.unique(data.train.y)) == {0, 1}
+
+
+def test_semicolon_file_read_with_commas_names_the_delimiter(tmp_path):
+    path = _csv(tmp_path, "age;income;label\n30;1,5;y\n40;2,5;n\n")
+    with pytest.raises(DataValidationError, match=r"';'-separated\. Read it with delimiter ';'"):
+        generic.load_csv_tabular(path, "label")
+
+
+def test_constant_regression_target_is_refused(tmp_path):
+    path = _csv(tmp_path, "x,y\n" + "".join(f"{i},5\n" for i in range(30)))
+    with pytest.raises(DataValidationError, match=r"every 'y' value is 5; a constant target"):
+        generic.load_csv_tabular(path, "y", task="regression")

@@ -10,6 +10,7 @@ import pytest
 
 import zoo
 from zoo.cli import main
+from zoo.data import validate
 from zoo.errors import ConfigError, DataValidationError
 
 TINY_TRANSFORMER = {"hidden_dim": 16, "num_layers": 1, "num_heads": 2, "intermediate_dim": 16}
@@ -52,6 +53,25 @@ def test_bad_rows_are_refused_with_the_column_and_row(tabular_run, tmp_path):
         zoo.predict(tabular_run.run_dir, [[30, "north"]])
 
 
+def test_unseen_categories_warn_and_numbers_match_by_value(tmp_path):
+    """A category the model never saw is read as 'unseen' with a warning naming it; a float column's "2.0" is the
+    training CSV's "2" (it was silently unseen, and flipped the prediction)."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"store": rng.integers(1, 4, 300).astype(str), "size": rng.random(300)})
+    frame["busy"] = np.where(frame.store == "2", "yes", "no")
+    frame.to_csv(tmp_path / "stores.csv", index=False)
+    data = zoo.data.load_dataset("csv_tabular", path=str(tmp_path / "stores.csv"), target="busy",
+                                 categorical=["store"])
+    run = zoo.fit("tabular/classification", data=data, out_dir=tmp_path, epochs=40, learning_rate=0.03,
+                  patience=40, verbose=0)
+    as_text = zoo.predict(run.run_dir, pd.DataFrame({"store": ["1", "2", "3"], "size": 0.5}))
+    as_float = zoo.predict(run.run_dir, pd.DataFrame({"store": [1.0, 2.0, 3.0], "size": 0.5}))
+    assert as_text["predicted"].tolist() == ["no", "yes", "no"]
+    pd.testing.assert_frame_equal(as_float, as_text)
+    with pytest.warns(validate.UnseenCategoryWarning, match=r"column 'store' has 2 row\(s\).*'9', '12'"):
+        zoo.predict(run.run_dir, pd.DataFrame({"store": ["9", "12", "1"], "size": 0.5}))
+
+
 def test_cli_predict_writes_a_csv(tabular_run, tmp_path, capsys):
     _table(20, 2).to_csv(tmp_path / "new.csv", index=False)
     assert main(["predict", str(tabular_run.run_dir), "--data", str(tmp_path / "new.csv"),
@@ -75,8 +95,14 @@ def test_a_text_run_predicts_raw_texts_with_its_vocabulary(tmp_path):
     assert out["predicted"].tolist() == ["1", "0"]
     table = zoo.predict(run.run_dir, pd.DataFrame({"text": ["strong profit"], "label": [1]}))
     assert table["predicted"].tolist() == ["1"]
-    with pytest.raises(ConfigError, match="list of texts"):
+    with pytest.raises(ConfigError, match="one str that names no file"):
         zoo.predict(run.run_dir, "profit rose")
+    # A CSV path given as a str (as `zoo predict --data new.csv` passes it) is read as the CSV.
+    pd.DataFrame({"text": ["strong profit", "loss fell"]}).to_csv(tmp_path / "new.csv", index=False)
+    assert zoo.predict(run.run_dir, str(tmp_path / "new.csv"))["predicted"].tolist() == ["1", "0"]
+    # A missing text has no tokens: the masked mean over none was NaN, reported as a class.
+    with pytest.raises(DataValidationError, match=r"text 1 \(0-based\) is missing .*2 such text"):
+        zoo.predict(run.run_dir, ["profit rose", "", None])
     spec = json.loads((run.run_dir / "inputs.json").read_text())
     assert spec["sequence_length"] == 128 and spec["tokenizer"]["lowercase"] is True  # the task's, as trained
     del spec["sequence_length"]  # as a run written before inputs.json said how it tokenized

@@ -86,7 +86,7 @@ def check_classification(
         validate.check_not_empty(split, here)
         validate.check_labels(split.y, num_classes, here)
     name, train = splits[0]
-    validate.check_two_classes(train.y, f"{where} ({name})")
+    validate.check_two_classes(train.y, f"{where} ({name})", class_names)
     validate.warn_imbalance(train.y, f"{where} ({name})", imbalance_threshold, class_names)
 
 
@@ -106,6 +106,11 @@ def check_regression(splits: Sequence[tuple[str, Split]], where: str, target_nam
         here = f"{where} ({name})"
         validate.check_not_empty(split, here)
         validate.check_finite(np.asarray(split.y).reshape(len(split.y), -1), here, [target_name])
+    name, train = splits[0]
+    values = np.asarray(train.y, dtype="float64").reshape(-1)
+    if values.size > 1 and (values == values[0]).all():
+        raise DataValidationError(f"{where} ({name}): every '{target_name}' value is {values[0]:g}; a constant target "
+                                  "leaves nothing to learn (expected at least two distinct values).")
 
 
 def csv_row(index: int) -> str:

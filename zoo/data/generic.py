@@ -97,7 +97,13 @@ def read_csv(
     except (ValueError, csv.Error, OSError) as error:
         raise DataValidationError(f"{path.name}: could not parse as CSV: {error}".rstrip() + ".") from None
     frame.columns = [str(c).strip() for c in frame.columns]
-    validate.check_columns(list(frame.columns), list(frame.columns), path.name)  # duplicated names
+    # Duplicated names: pandas renames a repeated "churned" to "churned.1", which would then be read as an input
+    # (the target twice: a perfect, leaking feature), so the header is checked as written.
+    header = list(frame.columns)
+    if len(delimiter) == 1:
+        with open(path, encoding=encoding, newline="") as file:
+            header = [name.strip() for name in next(csv.reader(file, delimiter=delimiter), header)]
+    validate.check_columns(header, header, path.name)
     if len(frame) == 0:
         raise DataValidationError(f"{path.name}: no data rows after the header; expected at least one.")
     if decimal == "." and thousands is None:
@@ -136,10 +142,9 @@ def _long_row_message(path: Path, encoding: str, delimiter: str) -> str:
         header = next(rows, [])
         for i, row in enumerate(rows):
             if len(row) > len(header):
-                return (
+                return " ".join([
                     f"{path.name}: {common.csv_row(i)} has {len(row)} cells but the header names {len(header)} "
-                    "columns; give every column a name in the header row."
-                )
+                    "columns; give every column a name in the header row.", *validate.delimiter_hints(header)])
     return f"{path.name}: data rows have more cells than the header names columns."
 
 
@@ -168,15 +173,25 @@ def encode_labels(values: Any, where: str, column: str) -> tuple[np.ndarray, lis
     >>> y, names = encode_labels(["10", "9", "10"], "f.csv", "label")
     >>> y.tolist(), names
     ([1, 0, 1], ['9', '10'])
+    >>> encode_labels(["1", "0", "1.0"], "f.csv", "label")[1]  # one class per number, however it is spelled
+    ['0', '1']
     """
     labels = np.array([s.strip() for s in common.text_column(values, where, column)], dtype=object)
-    names = sorted({str(v) for v in labels})
     try:
-        names.sort(key=float)
-    except ValueError:
-        pass
-    lookup = {n: i for i, n in enumerate(names)}
-    return np.array([lookup[v] for v in labels], dtype=np.int64), names
+        numbers = [float(v) for v in labels]
+        if not np.isfinite(numbers).all():
+            raise ValueError("not finite")
+    except ValueError:  # class names: each spelling is a class ("nan" and "inf" too)
+        names = sorted({str(v) for v in labels})
+        lookup = {n: i for i, n in enumerate(names)}
+        return np.array([lookup[v] for v in labels], dtype=np.int64), names
+    # Numbers: one class per value, however it is spelled ("1" and "1.0" are one class, named "1").
+    spelled: dict[float, str] = {}
+    for v, number in zip(labels, numbers, strict=True):
+        spelled.setdefault(number, str(int(number)) if number.is_integer() else str(v))
+    values_sorted = sorted(spelled)
+    index = {number: i for i, number in enumerate(values_sorted)}
+    return np.array([index[number] for number in numbers], dtype=np.int64), [spelled[n] for n in values_sorted]
 
 
 def _continuous(labels: Any, max_classes: int = 20) -> int:
@@ -196,13 +211,14 @@ def _continuous(labels: Any, max_classes: int = 20) -> int:
     return len(distinct) if len(distinct) > max_classes and (fractional or 2 * len(distinct) > len(values)) else 0
 
 
-def _target(frame: Any, target: str, task: str, where: str) -> tuple[np.ndarray, dict[str, Any]]:
+_REGRESSION_HINT = "for a numeric target use tabular/regression (timeseries/regression for series), or bin it into classes"
+
+
+def _target(frame: Any, target: str, task: str, where: str,
+            regression_hint: str = _REGRESSION_HINT) -> tuple[np.ndarray, dict[str, Any]]:
     if task == "classification":
         if distinct := _continuous(frame[target].to_numpy(dtype=object)):
-            raise DataValidationError(
-                f"{where}: target '{target}' has {distinct} distinct values; for a numeric target use "
-                "tabular/regression (timeseries/regression for series), or bin it into classes."
-            )
+            raise DataValidationError(f"{where}: target '{target}' has {distinct} distinct values; {regression_hint}.")
         y, names = encode_labels(frame[target].to_numpy(dtype=object), where, target)
         return y, {"num_classes": len(names), "class_names": names, "target_name": target}
     y = common.numeric_column(frame[target].to_numpy(dtype=object), where, target).astype(np.float32)
@@ -512,7 +528,8 @@ def load_text_csv(
             f"{where}: text_column and target are both '{target}'; expected two columns."
         )
     x = common.text_column(frame[text_column].to_numpy(dtype=object), where, text_column)
-    y, target_meta = _target(frame, target, task, where)
+    y, target_meta = _target(frame, target, task, where, "text/classification predicts classes: bin the target into "
+                             "classes, or in Python load the texts with task='regression' under a regression head")
     stratify = task == "classification"
     parts_index = splits.train_val_test(y, test_fraction, val_fraction, seed, stratify=stratify)
     train, val, test = (Split(x[i], y[i]) for i in parts_index)
@@ -857,7 +874,8 @@ def load_images(
       `validation/`): those splits; without val, `val_fraction` of train is carved out.
     - an `.npz` with `x_train, y_train, x_test, y_test` (optional `x_val, y_val`), or MedMNIST's
       `train_images, train_labels, ...`, or `x, y` to be split as above. Images `(n, H, W)` or
-      `(n, H, W, C)`, uint8 0-255 or float in [0, 1]; labels `(n,)` or `(n, 1)`.
+      `(n, H, W, C)`, uint8 0-255 or float in [0, 1]; labels `(n,)` or `(n, 1)`: class names, or
+      integer ids (the classes are the ids that occur, named by their value, so 1-based ids work).
 
     Images of different sizes raise `DataValidationError` naming the file unless `image_size`
     is given. Pixels are scaled to [0, 1].
@@ -916,8 +934,11 @@ def load_images(
                 raise DataValidationError(
                     f"{where}: label {values.min()} is negative; expected class ids >= 0."
                 )
-            class_names = [str(i) for i in range(int(values.max()) + 1 if values.size else 0)]
-            given = {k: (x, y.astype(np.int64)) for k, (x, y) in given.items()}
+            # Classes are the ids that occur, named by their value: 1-based labels (or ids 0, 5, 10) make no
+            # empty classes for the model to predict.
+            ids = np.unique(values).astype(np.int64)
+            class_names = [str(i) for i in ids]
+            given = {k: (x, np.searchsorted(ids, y.astype(np.int64)).astype(np.int64)) for k, (x, y) in given.items()}
         else:
             class_names = sorted({str(v) for v in values})
             given = {

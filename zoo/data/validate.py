@@ -9,6 +9,7 @@ value expected. Inside the zoo, code trusts data that has passed these checks.
 from __future__ import annotations
 
 import difflib
+import json
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -32,6 +33,26 @@ class HighCardinalityWarning(UserWarning):
 
 class TimeOrderWarning(UserWarning):
     """Time goes backwards within a series in file order, and the loader keeps file order."""
+
+
+class UnseenCategoryWarning(UserWarning):
+    """New rows hold category values the model never saw in training; it reads them as one unseen value."""
+
+
+def delimiter_hints(header: Sequence[str]) -> list[str]:
+    """Hints for a header read as one column that holds another separator (a file read with the wrong
+    delimiter).
+
+    Example:
+    >>> delimiter_hints(["price;city"])[0][:58]
+    "The header is one column holding ';': the file is ';'-sepa"
+    >>> delimiter_hints(["price", "city"])
+    []
+    """
+    separators = [s for s in (";", "\t", "|") if len(header) == 1 and s in str(header[0])]
+    return [f"The header is one column holding {s!r}: the file is {s!r}-separated. Read it with delimiter {s!r} (a "
+            f"loader option, e.g. --data-options '{{\"delimiter\": {json.dumps(s)}}}'); for zoo predict, write the "
+            "new rows as the run's training file was, or pass a DataFrame." for s in separators]
 
 
 def check_columns(
@@ -69,8 +90,7 @@ def check_columns(
         hints = [f"The file's columns are {found}."] if missing else []
         close = {c: difflib.get_close_matches(c, found, n=1) for c in missing}
         hints += [f"Did you mean '{m[0]}' for '{c}'?" for c, m in close.items() if m]
-        separators = [s for s in (";", "\t", "|") if len(found) == 1 and s in found[0]]
-        hints += [f"The header is one column holding {s!r}: set the delimiter option to {s!r}." for s in separators]
+        hints += delimiter_hints(found)
         raise DataValidationError(
             f"{where}: {'; '.join(problems)}; expected columns {list(expected)}. {' '.join(hints)}".rstrip()
         )
@@ -189,12 +209,13 @@ def check_labels(y: Any, num_classes: int, where: str) -> None:
         )
 
 
-def check_two_classes(y: Any, where: str) -> None:
+def check_two_classes(y: Any, where: str, class_names: Sequence[str] | None = None) -> None:
     """Raise unless `y` holds at least two distinct classes.
 
     Args:
         y: array-like. The labels (any values).
         where: str. The file (and split) being checked, used in the message.
+        class_names: optional sequence of str. Names of integer class ids, for the message.
 
     Example:
     >>> check_two_classes(np.array([0, 1, 1]), "train")
@@ -205,6 +226,8 @@ def check_two_classes(y: Any, where: str) -> None:
     values = np.unique(np.asarray(y))
     if values.size < 2:
         only = values[0] if values.size else "(none)"
+        if values.size and class_names is not None and values.dtype.kind in "iu" and 0 <= only < len(class_names):
+            only = repr(class_names[int(only)])
         raise DataValidationError(f"{where}: every label is {only}; expected at least two classes.")
 
 
@@ -369,8 +392,10 @@ def check_image_shape(x: Any, expected: Sequence[int] | None, where: str) -> Non
     if x.ndim != 4 or (expected is not None and tuple(x.shape[1:]) != tuple(int(d) for d in expected)):
         raise DataValidationError(f"{where}: images have shape {x.shape}; expected {want}.")
     if x.shape[-1] not in (1, 3, 4):
+        first = (f" They look channels-first {x.shape[1:]}: move the channels last (np.moveaxis(x, 1, -1))."
+                 if x.shape[1] in (1, 3, 4) else "")
         raise DataValidationError(
-            f"{where}: images have {x.shape[-1]} channels; expected 1 (grey), 3 (RGB) or 4 (RGBA)."
+            f"{where}: images have {x.shape[-1]} channels; expected 1 (grey), 3 (RGB) or 4 (RGBA).{first}"
         )
     if not np.issubdtype(x.dtype, np.floating):
         raise DataValidationError(f"{where}: images have dtype {x.dtype}; expected float32 scaled to [0, 1].")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -56,21 +57,61 @@ def _tabular_inputs(spec: dict[str, Any], rows: Any) -> dict[str, np.ndarray]:
     if categorical:
         vocabularies = spec["categorical_vocabularies"]
         x["categorical"] = np.stack([
-            tabular.encode_categories([v.strip() for v in common.text_column(frame[c].to_numpy(dtype=object),
-                                                                             where, c)], vocabulary)
+            tabular.encode_categories(_known_spelling(common.text_column(frame[c].to_numpy(dtype=object), where, c),
+                                                      vocabulary, where, c), vocabulary)
             for c, vocabulary in zip(categorical, vocabularies, strict=True)], axis=1)
     return x
 
 
+def _known_spelling(values: np.ndarray, vocabulary: Sequence[str], where: str, column: str) -> list[str]:
+    """A categorical column's new values as the training vocabulary spells them, warning of any it lacks.
+
+    A number is matched by value ("2.0" from a float column is the training "2"); a value still
+    unknown is encoded as unseen, and `UnseenCategoryWarning` names the column and the values.
+    """
+    known = set(vocabulary)
+    by_number: dict[float, str] = {}
+    for v in vocabulary:
+        with contextlib.suppress(ValueError):
+            by_number.setdefault(float(v), v)
+    out, unseen = [], {}
+    for v in (str(v).strip() for v in values):
+        if v not in known:
+            with contextlib.suppress(ValueError):
+                v = by_number.get(float(v), v)
+        if v not in known:
+            unseen[v] = unseen.get(v, 0) + 1
+        out.append(v)
+    if unseen:
+        names = ", ".join(repr(v) for v in list(unseen)[:5]) + (" ..." if len(unseen) > 5 else "")
+        warnings.warn(f"{where}: column '{column}' has {sum(unseen.values())} row(s) with value(s) the model never "
+                      f"saw in training ({names}); they are read as one 'unseen' category, so their predictions "
+                      f"rest on the other columns.", validate.UnseenCategoryWarning, stacklevel=4)
+    return out
+
+
 def _texts(spec: dict[str, Any], rows: Any) -> list[str]:
-    if isinstance(rows, str):
-        raise ConfigError("rows must be a list of texts (or a CSV / DataFrame with the text column), not one str.")
-    if isinstance(rows, Sequence | np.ndarray):
-        return [str(t) for t in rows]
-    frame, where = _read_rows(spec, rows)
     column = spec.get("text_column") or "text"
+    if isinstance(rows, str) and not Path(rows).is_file():
+        raise ConfigError(f"rows is one str that names no file ({rows[:60]!r}); pass a list of texts, or a CSV path "
+                          f"or pandas DataFrame with the '{column}' column.")
+    if isinstance(rows, Sequence | np.ndarray) and not isinstance(rows, str):
+        return _listed_texts(rows)
+    frame, where = _read_rows(spec, rows)
     validate.check_columns(list(frame.columns), [column], where, allow_extra=True)
     return list(common.text_column(frame[column].to_numpy(dtype=object), where, column))
+
+
+def _listed_texts(rows: Sequence[Any] | np.ndarray) -> list[str]:
+    """A list of texts as str, refusing a missing one (None, NaN, empty or blank): the model has no
+    tokens to read there, and its masked mean over none is NaN."""
+    texts = list(rows)
+    missing = [i for i, t in enumerate(texts)
+               if t is None or (isinstance(t, float) and np.isnan(t)) or not str(t).strip()]
+    if missing:
+        raise DataValidationError(f"text {missing[0]} (0-based) is missing (None, NaN, empty or blank; "
+                                  f"{len(missing)} such text(s)); expected a text to classify in every row.")
+    return [str(t) for t in texts]
 
 
 def _text_inputs(model: Any, run_dir: Path, spec: dict[str, Any], rows: Any) -> np.ndarray:

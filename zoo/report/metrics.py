@@ -51,6 +51,8 @@ def classification_metrics(
     >>> r = classification_metrics(np.array([0, 1, 1]), np.array([0.2, 0.9, 0.4]), ["no", "yes"])
     >>> r["accuracy"], r["confusion_matrix"]["matrix"]
     (0.6666666666666666, [[1, 0], [1, 1]])
+    >>> classification_metrics(np.array([0, 1]), np.eye(3)[:2], ["a", "b", "rare"])["macro_f1"]  # no "rare" rows
+    1.0
     """
     y_true = np.asarray(y_true).astype(int).reshape(-1)
     proba = class_probabilities(proba)
@@ -59,7 +61,10 @@ def classification_metrics(
     p, r, f, support = skm.precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     report: dict[str, Any] = {
         "accuracy": float(skm.accuracy_score(y_true, y_pred)),
-        "macro_f1": float(skm.f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+        # Over the classes that occur (true or predicted), as scikit-learn's default: a class with no test rows that
+        # is never predicted has no F1 to average (a 0 there would lower a perfect score).
+        "macro_f1": float(skm.f1_score(y_true, y_pred, labels=sorted(set(y_true) | set(y_pred)), average="macro",
+                                       zero_division=0)),
         "per_class": {
             name: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(support[i])}
             for i, name in enumerate(class_names)
