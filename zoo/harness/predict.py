@@ -262,7 +262,7 @@ def predict(run_dir: str | os.PathLike, rows: Any, *, batch_size: int = 256, eve
         run_dir: str or path. A run directory written by `zoo.fit` / `zoo train`.
         rows: tabular runs: a CSV path or a pandas DataFrame with the training columns (others,
             such as the target or ids, are ignored; a category not seen in training is read as
-            unseen); text runs: a list of texts, or a CSV / DataFrame with the text column;
+            unseen, with an `UnseenCategoryWarning`); text runs: a list of texts, or a CSV / DataFrame with the text column;
             time-series runs: a long-format CSV / DataFrame with the feature columns and the
             run's group and time columns (C-MAPSS runs also read NASA's own text format, as
             `test_FD001.txt`), each series from its first step when the run smoothed its
