@@ -11,6 +11,7 @@ import dataclasses
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from builders import HeadConfig, TransformerBackbone, get_backbone, unfreeze
@@ -192,9 +193,11 @@ def test_harness_reports_whether_the_cache_was_used(tmp_path):
 
 
 def test_fit_head_resumes_from_its_backup_after_an_interruption(tmp_path):
-    """A run killed after its second epoch resumes at the third: the head's weights and optimizer
-    state come back from the backup, and only the remaining epochs run."""
+    """A run killed after its second epoch resumes at the third and ends as the run never stopped: the
+    head's weights, optimizer state, dropout seed states and early stopping's progress come back from
+    the backup, the skipped shuffles are replayed, and the history holds every epoch."""
     from zoo.harness.caching import fit_head
+    from zoo.harness.distributed import IntervalBackupAndRestore
 
     class Interrupt(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
@@ -202,25 +205,31 @@ def test_fit_head_resumes_from_its_backup_after_an_interruption(tmp_path):
                 raise RuntimeError("killed")
 
     x = np.random.default_rng(0).random((32, 3), dtype="float32")
-    ds = make_dataset(x, x.sum(axis=1, keepdims=True), 8, shuffle=True)
 
     def trainer():
         keras.utils.set_random_seed(0)
-        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(6), keras.layers.Dropout(0.3),
+                                  keras.layers.Dense(1)])
         model.compile("adam", "mse")
         return model
 
-    first = trainer()
-    backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
-    try:
-        fit_head(first, ds, ds, epochs=4, callbacks=[backup, Interrupt()], verbose=0)
-    except RuntimeError:
-        pass
+    def train(model, backup_dir, *extra):
+        stop = keras.callbacks.EarlyStopping("val_loss", patience=3, restore_best_weights=True)
+        backup = IntervalBackupAndRestore(backup_dir, track=[stop])
+        ds = make_dataset(x, x.sum(axis=1, keepdims=True), 8, shuffle=True)  # a new process's: no orders drawn yet
+        fit_head(model, ds, make_dataset(x, x.sum(axis=1, keepdims=True), 8), epochs=5,
+                 callbacks=[stop, *extra, backup], verbose=0)
+        return backup.history
+
+    reference = trainer()
+    expected = train(reference, tmp_path / "reference")
+    with pytest.raises(RuntimeError, match="killed"):
+        train(trainer(), tmp_path / "backup", Interrupt())
     resumed = trainer()
-    history = fit_head(resumed, ds, ds, epochs=4, callbacks=[keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))],
-                       verbose=0)
-    assert history.epoch == [2, 3]
-    assert int(resumed.optimizer.iterations) == 4 * 4  # 2 epochs restored + 2 run, 4 steps each
+    assert train(resumed, tmp_path / "backup") == expected and len(expected["loss"]) == 5
+    assert int(resumed.optimizer.iterations) == 5 * 4  # 2 epochs restored + 3 run, 4 steps each
+    for a, b in zip(resumed.get_weights(), reference.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_token_features_from_trimmed_batches_match_the_padded_pass():

@@ -229,8 +229,16 @@ def test_a_run_directory_of_another_config_is_refused_and_the_same_config_reruns
     with pytest.raises(ConfigError, match="task medical/breast_cancer_diagnosis, not finance/credit_risk"):
         zoo.fit("finance/credit_risk", **{**kwargs, "data": zoo.data.load_dataset("breast_cancer")})
     assert (first.run_dir / "config.json").read_text() == before
-    again = zoo.fit("medical/breast_cancer_diagnosis", **{**kwargs, "backup_every": 0.0})  # same run: trains there
-    assert again.report["test"]["accuracy"] == first.report["test"]["accuracy"]
+    # The same run again: the trained model is evaluated, not trained anew (nor overwritten by another).
+    model_file = (first.run_dir / "model.keras").read_bytes()
+    again = zoo.fit("medical/breast_cancer_diagnosis", **{**kwargs, "backup_every": 0.0})
+    assert again.report["test"] == first.report["test"] and again.history == first.history
+    assert again.report["train_seconds"] == first.report["train_seconds"]  # its training time, not ~0
+    # Killed after training, before its report: the rerun evaluates the trained model (it trained again).
+    (first.run_dir / "report.json").unlink()
+    (first.run_dir / "model.keras").write_bytes(model_file)
+    resumed = zoo.fit("medical/breast_cancer_diagnosis", **kwargs)
+    assert resumed.report["test"] == first.report["test"] and (first.run_dir / "report.json").is_file()
 
 
 def test_a_run_given_its_data_in_python_is_evaluated_only_on_that_data(tmp_path):

@@ -23,6 +23,7 @@ import tensorflow as tf
 from builders.transfer import InferenceMode, get_backbone
 from zoo.data.types import Inputs, num_rows
 from zoo.harness.build import build_training_state
+from zoo.harness.distributed import replay_shuffles
 from zoo.harness.pipeline import make_dataset
 from zoo.tasks.base import Task
 
@@ -335,6 +336,7 @@ def fit_head(
     callback_list.on_train_begin()
     logs = None
     first = getattr(trainer, "_initial_epoch", None) or 0  # set by BackupAndRestore on resuming
+    replay_shuffles(train, first)  # a resumed run's next epoch gets the batches it would have had
     for epoch in range(first, epochs):
         if epoch > first and steps:
             # Keras 3's `fit` makes an iterator at the end of each epoch of known length that it never

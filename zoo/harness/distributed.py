@@ -242,7 +242,8 @@ def _replace_json(path: Path, value: Any) -> None:
 
 
 class IntervalBackupAndRestore(keras.callbacks.BackupAndRestore):
-    """`keras.callbacks.BackupAndRestore` that saves at most once every `every` seconds.
+    """`keras.callbacks.BackupAndRestore` that saves at most once every `every` seconds, and resumes
+    a killed run as if it had never stopped.
 
     Saving the weights and optimizer state after each epoch costs tens of milliseconds, a few
     percent of a short epoch; saved at most once a minute, a killed run still loses at most a
@@ -254,9 +255,18 @@ class IntervalBackupAndRestore(keras.callbacks.BackupAndRestore):
     `epoch-<n>.weights.h5`, then `training_metadata.json` is replaced in one rename to name it,
     then older weights are removed. A restart loads exactly what the metadata names.
 
+    Beyond Keras's (weights, optimizer, epoch), a save holds the layers' random seed states (dropout
+    draws the masks it would have), the logs of the finished epochs
+    (`history`, so a resumed run's history and report cover every epoch) and the progress of the
+    `track`ed callbacks: an `EarlyStopping`'s wait, best value and best weights, a
+    `ModelCheckpoint`'s best value. Put this callback after them: it then saves what they made of
+    the epoch, and restores them after they reset at the start of training. The data's order is
+    the caller's to replay (`replay_shuffles`).
+
     Args:
         backup_dir: str or path. Where the backup lives (`<run_dir>/backup`).
         every: float. Minimum seconds between two saves (counted from the start of training).
+        track: `EarlyStopping` / `ModelCheckpoint` callbacks of the same `fit` whose state resumes.
 
     Example:
     >>> import tempfile
@@ -265,16 +275,27 @@ class IntervalBackupAndRestore(keras.callbacks.BackupAndRestore):
     >>> backup = IntervalBackupAndRestore(tempfile.mkdtemp(), every=60.0)
     >>> model.fit(np.ones((4, 2)), np.ones(4), epochs=2, verbose=0, callbacks=[backup]).epoch
     [0, 1]
+    >>> len(backup.history["loss"])
+    2
     """
 
-    def __init__(self, backup_dir: str | os.PathLike, every: float = 0.0):
+    def __init__(self, backup_dir: str | os.PathLike, every: float = 0.0,
+                 track: Sequence[keras.callbacks.Callback] = ()):
         super().__init__(str(backup_dir))
         self.every = float(every)
+        self.track = list(track)
+        self.history: dict[str, list[float]] = {}
         self._last_save = time.monotonic()
 
     def on_train_begin(self, logs=None):
+        self.history = {}
         super().on_train_begin(logs)
         self._last_save = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        for name, value in (logs or {}).items():
+            self.history.setdefault(name, []).append(np.asarray(value).tolist())
+        super().on_epoch_end(epoch, logs)
 
     def _save_model(self):
         if time.monotonic() - self._last_save < self.every:
@@ -285,10 +306,14 @@ class IntervalBackupAndRestore(keras.callbacks.BackupAndRestore):
         scratch = directory / f"saving-{name}"
         self.model.save_weights(scratch, overwrite=True)
         os.replace(scratch, directory / name)
+        states = [_callback_state(c, directory, self._current_epoch) for c in self.track]
+        seeds = [np.asarray(v.numpy()).tolist() for v in _seed_states(self.model)]
         _replace_json(directory / METADATA_FILE, {"epoch": self._current_epoch, "batch": self._last_batch_seen,
-                                                  "weights": name})
-        for old in directory.glob(f"{CHECKPOINT_NAME}-*.weights.h5"):
-            if old.name != name:
+                                                  "weights": name, "history": self.history, "callbacks": states,
+                                                  "seed_states": seeds})
+        keep = {name, *(state["best_weights"] for state in states if state.get("best_weights"))}
+        for old in [*directory.glob(f"{CHECKPOINT_NAME}-*.weights.h5"), *directory.glob("best-*.npz")]:
+            if old.name not in keep:
                 old.unlink()
         self._last_save = time.monotonic()
 
@@ -301,12 +326,106 @@ class IntervalBackupAndRestore(keras.callbacks.BackupAndRestore):
             self.model.optimizer.build(self.model.trainable_variables)
         try:
             self.model.load_weights(Path(self.backup_dir) / metadata["weights"])
+            states = metadata.get("callbacks", [])
+            if len(states) != len(self.track):
+                raise ValueError(f"it tracked {len(states)} callback(s), this run {len(self.track)}")
+            for callback, state in zip(self.track, states, strict=True):
+                _restore_callback_state(callback, state, Path(self.backup_dir))
+            variables, seeds = _seed_states(self.model), metadata.get("seed_states", [])
+            if len(seeds) != len(variables):
+                raise ValueError(f"it saved {len(seeds)} random seed state(s), this model has {len(variables)}")
+            for variable, value in zip(variables, seeds, strict=True):
+                variable.assign(np.asarray(value, dtype=variable.dtype))
         except (OSError, ValueError, KeyError) as e:
             raise ConfigError(
                 f"The backup in {self.backup_dir} does not match this model or is damaged ({str(e).splitlines()[0]}); "
                 "delete that directory to start over."
             ) from None
+        self.history = {k: list(v)[: metadata["epoch"]] for k, v in metadata.get("history", {}).items()}
         self.model._initial_epoch = metadata["epoch"]
+
+
+def _seed_states(model: keras.Model) -> list[Any]:
+    """The model's variables that are not weights: the states of its layers' seed generators (dropout's
+    masks), which `save_weights` leaves out and a resumed run must continue from."""
+    weights = {id(w) for w in model.weights}
+    return [v for v in model.variables if id(v) not in weights]
+
+
+_TRACKED = {keras.callbacks.EarlyStopping: ("wait", "best", "best_epoch", "stopped_epoch"),
+            keras.callbacks.ModelCheckpoint: ("best",)}
+
+
+def _tracked_fields(callback: keras.callbacks.Callback) -> tuple[str, ...]:
+    for kind, fields in _TRACKED.items():
+        if isinstance(callback, kind):
+            return fields
+    raise ConfigError(f"IntervalBackupAndRestore cannot track a {type(callback).__name__}; it tracks "
+                      "EarlyStopping and ModelCheckpoint.")
+
+
+def _callback_state(callback: keras.callbacks.Callback, directory: Path, epoch: int) -> dict[str, Any]:
+    """What a tracked callback has made of the epochs so far (its best weights in `best-<epoch>.npz`)."""
+    state: dict[str, Any] = {f: float(v) if isinstance(v, float | np.floating) else v
+                             for f in _tracked_fields(callback) if (v := getattr(callback, f, None)) is not None}
+    if getattr(callback, "best_weights", None) is not None:
+        state["best_weights"] = f"best-{epoch}.npz"
+        scratch = directory / f"saving-best-{epoch}.npz"
+        with open(scratch, "wb") as file:  # a file object: np.savez would append .npz to a name
+            np.savez(file, *callback.best_weights)
+        os.replace(scratch, directory / state["best_weights"])
+    return state
+
+
+def _restore_callback_state(callback: keras.callbacks.Callback, state: dict[str, Any], directory: Path) -> None:
+    fields = _tracked_fields(callback)
+    for name, value in state.items():
+        if name in fields:
+            setattr(callback, name, value)
+    if state.get("best_weights"):
+        with np.load(directory / state["best_weights"]) as arrays:
+            callback.best_weights = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
+
+
+def tracked_callbacks(callbacks: Sequence[keras.callbacks.Callback]) -> list[keras.callbacks.Callback]:
+    """The callbacks whose progress an `IntervalBackupAndRestore` must save to resume exactly
+    (`EarlyStopping`, `ModelCheckpoint`).
+
+    Example:
+    >>> tracked_callbacks([keras.callbacks.EarlyStopping(), keras.callbacks.History()])
+    [<keras.src.callbacks.early_stopping.EarlyStopping object at ...>]
+    """
+    return [c for c in callbacks if isinstance(c, tuple(_TRACKED))]
+
+
+def replay_shuffles(dataset: tf.data.Dataset, finished_epochs: int) -> None:
+    """Draw the shuffle orders `finished_epochs` epochs of Keras's `fit` drew, so a resumed run's
+    next epoch sees the batches the uninterrupted run's would have (each new iterator of a
+    seeded, reshuffling `tf.data` pipeline draws the next order). `fit` makes two iterators per
+    epoch of known length (the second, made at the epoch's end, goes unused) and one otherwise.
+
+    Example:
+    >>> ds = tf.data.Dataset.range(4).shuffle(4, seed=0)
+    >>> replay_shuffles(ds, 1)  # then ds's next iterator draws the order of fit's second epoch
+    """
+    per_epoch = 2 if int(dataset.cardinality()) > 0 else 1
+    for _ in range(per_epoch * finished_epochs):
+        iter(dataset)
+
+
+def backed_up_epochs(backup_dir: str | os.PathLike) -> int:
+    """The finished epochs an `IntervalBackupAndRestore` in `backup_dir` resumes after (0: none).
+
+    Example:
+    >>> import tempfile
+    >>> backed_up_epochs(tempfile.mkdtemp())
+    0
+    """
+    path = Path(backup_dir) / METADATA_FILE
+    try:
+        return int(json.loads(path.read_text())["epoch"])
+    except (OSError, ValueError, KeyError):
+        return 0
 
 
 class TrainingBackup:
@@ -636,7 +755,11 @@ def train_model(
                           class_weight=class_weight, verbose=verbose, backup_dir=backup_dir)
     with strategy.scope():  # variables a recompile (e.g. `unfreeze`) left unbuilt; a no-op otherwise
         build_training_state(model, train_ds.element_spec)
-    if backup_dir is not None:
-        callbacks = [IntervalBackupAndRestore(backup_dir, backup_every), *callbacks]
-    return model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=list(callbacks),
-                     class_weight=class_weight, verbose=verbose, shuffle=False).history
+    if backup_dir is None:
+        return model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=list(callbacks),
+                         class_weight=class_weight, verbose=verbose, shuffle=False).history
+    backup = IntervalBackupAndRestore(backup_dir, backup_every, track=tracked_callbacks(callbacks))
+    replay_shuffles(train_ds, backed_up_epochs(backup_dir))
+    model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=[*callbacks, backup],
+              class_weight=class_weight, verbose=verbose, shuffle=False)
+    return backup.history  # every epoch's logs, those before a resume too

@@ -35,6 +35,7 @@ from zoo.harness.distributed import (
     IntervalBackupAndRestore,
     is_chief,
     scaled_learning_rate,
+    tracked_callbacks,
     train_model,
     uses_custom_loop,
 )
@@ -284,24 +285,34 @@ class Member(NamedTuple):
     history: dict[str, list[float]]
     feature_cache: str
     training_loop: str
+    train_seconds: float = 0.0
 
 
 def _train_member(task: Task, data: Dataset, config: RunConfig, strategy: tf.distribute.Strategy, dtype: str,
                   member_dir: Path, seed: int, *, chief: bool, verbose: int | str, ensemble: bool) -> Member:
     """Build and train one model into `member_dir` (its checkpoints, backup and feature cache).
 
-    An ensemble member is seeded `seed` and, once trained, saved with its history in
-    `member_dir`, where a resumed run finds it instead of training it again.
+    An ensemble member is seeded `seed`. Once trained, a model is saved with its history and a
+    `member.json` in `member_dir` (a single model's is the run directory), where a resumed run
+    finds it instead of training it again: a run killed after training but before its report,
+    or run again once finished, evaluates the trained model rather than training a new one.
     """
     tc, batch = task.training, task.training.batch_size
     saved = member_dir / "model.keras"
     if ensemble:
         _seed_everything(seed, config.deterministic)
-        if all((member_dir / name).is_file() for name in ("model.keras", "history.json", "member.json")):
-            with strategy.scope():
-                model = keras.saving.load_model(saved, safe_mode=True)
-            info = json.loads((member_dir / "member.json").read_text())
-            return Member(model, json.loads((member_dir / "history.json").read_text()), **info)
+    # (Not for one model across workers: only the chief writes these files, and workers that do not see them
+    # would train while the chief does not.)
+    finished = ensemble or not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+    if finished and all((member_dir / name).is_file() for name in ("model.keras", "history.json", "member.json")):
+        if not ensemble and verbose != 0:
+            print(f"{member_dir} holds this run's trained model (member.json): evaluating it, not training again; "
+                  "delete the directory to train anew.")
+        with strategy.scope():
+            model = keras.saving.load_model(saved, safe_mode=True)
+        info = json.loads((member_dir / "member.json").read_text())
+        return Member(model, json.loads((member_dir / "history.json").read_text()), **info)
+    started = time.perf_counter()
     with strategy.scope():
         model = build_model(task, data, dtype=None if dtype == "float32" else dtype, jit_compile=config.jit_compile)
     train_ds = make_dataset(data.train.x, data.train.y, batch, shuffle=True, seed=seed)
@@ -318,10 +329,11 @@ def _train_member(task: Task, data: Dataset, config: RunConfig, strategy: tf.dis
     if config.feature_cache and not cache:
         raise ConfigError(f"feature_cache=True, but caching is {cache_note}.")
     if cache:
-        backup = IntervalBackupAndRestore(member_dir / "backup", config.backup_every)
-        history = fit_cached(model, (data.train.x, data.train.y), (data.val.x, data.val.y), batch_size=batch,
-                             epochs=tc.epochs, seed=seed, callbacks=[backup, *callbacks],
-                             class_weight=weights, verbose=verbose, cache_dir=member_dir / "features").history
+        backup = IntervalBackupAndRestore(member_dir / "backup", config.backup_every, track=tracked_callbacks(callbacks))
+        fit_cached(model, (data.train.x, data.train.y), (data.val.x, data.val.y), batch_size=batch, epochs=tc.epochs,
+                   seed=seed, callbacks=[*callbacks, backup], class_weight=weights, verbose=verbose,
+                   cache_dir=member_dir / "features")
+        history = backup.history  # every epoch's logs, those before a resume too
     else:
         history = train_model(model, train_ds, val_ds, strategy=strategy, epochs=tc.epochs, callbacks=callbacks,
                               class_weight=weights, verbose=verbose, backup_dir=member_dir / "backup",
@@ -331,8 +343,11 @@ def _train_member(task: Task, data: Dataset, config: RunConfig, strategy: tf.dis
 
         with strategy.scope():  # the new optimizer must be created under the strategy too
             unfreeze(model, tc.fine_tune_layers, tc.fine_tune_learning_rate)
+        # Its own backup: a run killed while fine-tuning trains the head again (the same head, as seeded), then
+        # resumes fine-tuning where it was.
         more = train_model(model, train_ds, val_ds, strategy=strategy, epochs=tc.fine_tune_epochs,
-                           callbacks=callbacks, class_weight=weights, verbose=verbose, batch_size=batch)
+                           callbacks=callbacks, class_weight=weights, verbose=verbose, batch_size=batch,
+                           backup_dir=member_dir / "backup-fine-tune", backup_every=config.backup_every)
         history = {k: history.get(k, []) + more.get(k, []) for k in set(history) | set(more)}
     history = {k: [float(v) for v in vals] for k, vals in history.items()}
     loop = "cached head" if cache else "custom_fit" if uses_custom_loop(strategy, batch) else "fit"
@@ -341,11 +356,12 @@ def _train_member(task: Task, data: Dataset, config: RunConfig, strategy: tf.dis
         loop = f"{loop}, then {tuned} for fine-tuning"
         if cache:
             cache_note += f" for the head; off for the {tc.fine_tune_epochs} fine-tuning epochs (the base trains)"
-    member = Member(model, history, cache_note, loop)
-    if ensemble and chief:  # member.json last: a member counts as finished only once all three files are there
+    member = Member(model, history, cache_note, loop, time.perf_counter() - started)
+    if chief:  # member.json last: a member counts as finished only once all three files are there
         model.save(saved)
         (member_dir / "history.json").write_text(json.dumps(history, indent=2))
-        (member_dir / "member.json").write_text(json.dumps({"feature_cache": cache_note, "training_loop": loop}))
+        (member_dir / "member.json").write_text(json.dumps({"feature_cache": cache_note, "training_loop": loop,
+                                                            "train_seconds": member.train_seconds}))
     return member
 
 
@@ -401,7 +417,7 @@ def fit(
     >>> import tempfile
     >>> run = fit("medical/breast_cancer_diagnosis", out_dir=tempfile.mkdtemp(), epochs=1, verbose=0)
     >>> sorted(p.name for p in run.run_dir.iterdir() if p.is_file())
-    ['config.json', 'history.json', 'inputs.json', 'model.keras', 'predictions.npz', 'report.json']
+    ['config.json', 'history.json', 'inputs.json', 'member.json', 'model.keras', 'predictions.npz', 'report.json']
     """
     task = get_task(task) if isinstance(task, str) else task
     if preset is not None:
@@ -576,10 +592,9 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
         if "vocabulary" in data.meta:
             (run_dir / "vocabulary.txt").write_text("\n".join(data.meta["vocabulary"]) + "\n")
 
-    started = time.perf_counter()
     members = [_train_member(task, data, config, strategy, dtype, run_dir if n == 1 else run_dir / "members" / str(i),
                              config.seed * n + i, chief=chief, verbose=verbose, ensemble=n > 1) for i in range(n)]
-    seconds = time.perf_counter() - started
+    seconds = sum(m.train_seconds for m in members)  # a member a resumed run loaded keeps its own training time
     model, history = members[0].model, members[0].history
     if n > 1:
         from builders import average_ensemble
