@@ -28,6 +28,7 @@ from zoo.harness.distributed import (
     IntervalBackupAndRestore,
     TrainingBackup,
     WorkerError,
+    backed_up_epochs,
     custom_fit,
     is_chief,
     launch_local_workers,
@@ -351,14 +352,8 @@ def test_killed_harness_run_resumes_through_backup_and_restore(tmp_path):
     run_dir = tmp_path / "killed"
     metadata = run_dir / "backup" / "training_metadata.json"
 
-    def saved_epoch() -> int:
-        try:
-            return json.loads(metadata.read_text())["epoch"]
-        except (OSError, ValueError, KeyError):
-            return 0
-
-    kill_when(start(["run", str(run_dir), str(epochs)]), lambda: saved_epoch() >= 2)
-    saved = saved_epoch()
+    kill_when(start(["run", str(run_dir), str(epochs)]), lambda: backed_up_epochs(metadata.parent) >= 2)
+    saved = backed_up_epochs(metadata.parent)
     assert 2 <= saved < epochs and not (run_dir / "model.keras").exists()
     resumed = python(["run", str(run_dir), str(epochs)])
     assert resumed["history"] == reference["history"]  # every epoch, those before the kill too, to the bit
@@ -375,13 +370,7 @@ def test_a_run_killed_while_fine_tuning_resumes_its_fine_tuning(tmp_path):
     run_dir = tmp_path / "killed"
     metadata = run_dir / "backup-fine-tune" / "training_metadata.json"
 
-    def saved_epoch() -> int:
-        try:
-            return json.loads(metadata.read_text())["epoch"]
-        except (OSError, ValueError, KeyError):
-            return 0
-
-    kill_when(start(["run", str(run_dir), *args]), lambda: saved_epoch() >= 2)
+    kill_when(start(["run", str(run_dir), *args]), lambda: backed_up_epochs(metadata.parent) >= 2)
     assert not (run_dir / "model.keras").exists()
     resumed = python(["run", str(run_dir), *args])
     assert resumed["history"] == reference["history"] and resumed["test"] == reference["test"]
