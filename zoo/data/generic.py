@@ -91,8 +91,9 @@ def read_csv(
         ) from None
     except UnicodeDecodeError as error:
         raise DataValidationError(
-            f"{path.name}: byte {error.start} is not valid {encoding}; pass the file's encoding (e.g. "
-            "'latin-1')."
+            f"{path.name}: byte {error.start} is not valid {encoding}; read it with the file's encoding (the "
+            "loaders' encoding option, e.g. --data-options '{\"encoding\": \"latin-1\"}'); for zoo predict, save the "
+            "new rows in the training file's encoding, or pass a DataFrame."
         ) from None
     except (ValueError, csv.Error, OSError) as error:
         raise DataValidationError(f"{path.name}: could not parse as CSV: {error}".rstrip() + ".") from None
