@@ -152,6 +152,19 @@ def test_mixed_precision_dtype_reaches_every_layer():
     assert model(sample_inputs("transformer")).dtype == "float32"
 
 
+def test_tabular_columns_are_normalized_in_float32_under_mixed_precision():
+    """A column of variance above float16's 65,504 (breast cancer's areas, credit amounts) came out of a
+    float16 normalization as exactly 0: the column was lost under --precision mixed_float16."""
+    from builders import TabularBackbone
+
+    rng = np.random.default_rng(0)
+    x = {"numeric": np.stack([rng.normal(2500, 600, 256), rng.normal(0, 1, 256)], axis=1).astype("float32")}
+    backbone = TabularBackbone(num_numeric=2, hidden_units=(4,), dtype="mixed_float16")
+    backbone.adapt(x)
+    normalized = keras.Model(backbone.input, backbone.get_layer("normalization").output)(x)
+    np.testing.assert_allclose(np.std(keras.ops.convert_to_numpy(normalized), axis=0), [1.0, 1.0], rtol=0.01)
+
+
 def test_bad_arguments_raise_config_errors():
     with pytest.raises(builders.errors.ConfigError, match="num_heads=3 must divide hidden_dim=8"):
         build_backbone("transformer", sequence_length=4, vocabulary_size=5, hidden_dim=8, num_heads=3)

@@ -11,6 +11,7 @@ import pytest
 
 from zoo import benchmark
 from zoo.cli import main
+from zoo.errors import ConfigError
 from zoo.tasks import get_task
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,3 +78,16 @@ def test_benchmark_without_a_task_is_a_usage_error(capsys):
 def test_all_skips_the_bring_your_own_data_tasks():
     names = benchmark.default_tasks()
     assert TASK in names and not any(get_task(n).industry == "generic" for n in names)
+
+
+def test_from_refuses_what_is_not_a_benchmark_result(tmp_path):
+    """A missing file and invalid JSON were bare tracebacks; a run's report.json printed an empty table."""
+    load_results = benchmark.load_results
+    with pytest.raises(ConfigError, match="no such file"):
+        load_results([tmp_path / "none.json"])
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(ConfigError, match="not JSON"):
+        load_results([tmp_path / "bad.json"])
+    (tmp_path / "report.json").write_text('{"test": {"accuracy": 0.9}}')
+    with pytest.raises(ConfigError, match="not a benchmark result .*zoo report"):
+        load_results([tmp_path / "report.json"])

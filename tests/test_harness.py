@@ -263,3 +263,9 @@ def test_runs_started_in_the_same_second_get_their_own_directories(tmp_path):
     first.mkdir()
     second = _new_run_dir(tmp_path, task, 0, chief=True)
     assert second != first and not second.exists()  # `-2`, or the next second's name
+
+
+def test_tensorboard_logs_are_written(tmp_path):
+    """--tensorboard failed at the first epoch's end: the tensorboard package was not installed with the zoo."""
+    run = zoo.fit("medical/breast_cancer_diagnosis", out_dir=tmp_path, epochs=1, tensorboard=True, verbose=0)
+    assert list((run.run_dir / "logs").rglob("events.out.tfevents.*"))

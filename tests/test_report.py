@@ -383,3 +383,17 @@ def test_report_command_writes_the_file(run, tmp_path, capsys):
         assert "does not exist" in capsys.readouterr().err
     with pytest.raises(ConfigError, match="does not exist"):
         write_report(tmp_path / "missing")
+
+
+def test_the_confusion_matrix_is_in_the_page_as_text_not_only_a_picture():
+    """Its counts were only pixels of a PNG (alt text "Confusion matrix"): unreadable by a screen reader,
+    and not copyable into a document."""
+    from pathlib import Path
+
+    from zoo.report.html import RunArtifacts, render_html
+
+    report = {"test": {"accuracy": 0.96, "confusion_matrix": {"labels": ["malignant", "benign"],
+                                                              "matrix": [[40, 3], [2, 69]]}}}
+    page = render_html(RunArtifacts(Path("."), {}, report, {}, zoo.get_task("medical/breast_cancer_diagnosis")),
+                       figures={})
+    assert "<b>malignant</b></td><td class=\"num\">40 (93%)</td><td class=\"num\">3 (7%)</td>" in page

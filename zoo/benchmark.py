@@ -230,7 +230,17 @@ def load_results(paths: Iterable[str | os.PathLike]) -> dict[str, Any]:
     """
     merged: dict[str, Any] = {"schema": SCHEMA, "environment": [], "tasks": []}
     for p in paths:
-        data = json.loads(Path(p).read_text())
+        path = Path(p)
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such file; expected a file written by `zoo benchmark ... --output FILE`.")
+        try:
+            data = json.loads(path.read_text())
+        except (ValueError, UnicodeDecodeError) as error:
+            raise ConfigError(f"{path}: not JSON ({error}); expected a file written by `zoo benchmark --output`.") from None
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+            found = data.get("schema") if isinstance(data, dict) else type(data).__name__
+            raise ConfigError(f"{path}: not a benchmark result (schema {found!r}, expected {SCHEMA!r}); a run's "
+                              "report.json is read by `zoo report`, not `zoo benchmark --from`.")
         env = data.get("environment")
         merged["environment"] += env if isinstance(env, list) else [env]
         merged["tasks"] += data.get("tasks", [])

@@ -148,7 +148,9 @@ class TabularBackbone(Backbone):
         inputs, parts = {}, []
         if num_numeric > 0:
             inputs["numeric"] = keras.Input(shape=(num_numeric,), name="numeric")
-            numeric = keras.layers.Normalization(name="normalization", **kw)(inputs["numeric"])
+            # float32 under any policy: raw columns overflow float16 (an area near 2,500 has a variance of 10^5,
+            # above float16's 65,504, and came out of a float16 normalization as exactly 0).
+            numeric = keras.layers.Normalization(name="normalization", dtype="float32")(inputs["numeric"])
             if interactions:
                 derived = NumericInteractions(interactions, name="interactions")(inputs["numeric"])
                 derived = keras.layers.Normalization(name="interaction_normalization", dtype="float32")(derived)

@@ -81,7 +81,10 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scale-learning-rate", action="store_true", default=None,
                    help="multiply the learning rate by the number of replicas (large-batch setups)")
     p.add_argument("--precision", help="float32, mixed_float16 or mixed_bfloat16 (default: auto)")
-    p.add_argument("--xla", action=argparse.BooleanOptionalAction, default=None, help="XLA compilation")
+    p.add_argument("--xla", action=argparse.BooleanOptionalAction, default=None,
+                   help="XLA compilation (needs --no-deterministic: Keras turns XLA off under op determinism)")
+    p.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=True,
+                   help="TensorFlow op determinism: the same seed and data give the same metrics (default: on)")
     p.add_argument("--feature-cache", action=argparse.BooleanOptionalAction, default=None,
                    help="frozen base: train the head on backbone features computed once (default: where valid)")
     p.add_argument("--max-train-examples", type=int, help="train on at most this many examples")
@@ -93,7 +96,7 @@ def run_kwargs(args: argparse.Namespace) -> dict:
     """Keyword arguments for `zoo.fit` from the shared run flags."""
     return dict(
         out_dir=args.out, seed=args.seed, strategy=args.strategy, precision=args.precision,
-        jit_compile="auto" if args.xla is None else args.xla, data_dir=args.data_dir,
+        jit_compile="auto" if args.xla is None else args.xla, deterministic=args.deterministic, data_dir=args.data_dir,
         max_train_examples=args.max_train_examples, tensorboard=args.tensorboard, feature_cache=args.feature_cache,
         verbose=0 if args.quiet else "auto", epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
         learning_rate=args.learning_rate, learning_rate_schedule=args.learning_rate_schedule,

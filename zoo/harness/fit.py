@@ -134,11 +134,19 @@ class RunConfig:
     backup_every: float = 60.0
 
     def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision is {self.precision!r}; expected one of {', '.join(map(str, PRECISIONS))} "
+                              "(None: mixed precision on GPU/TPU, float32 on CPU).")
+        if self.jit_compile is True and self.deterministic:
+            raise ConfigError("XLA (jit_compile=True, --xla) does not run under op determinism: Keras compiles without "
+                              "it when determinism is on. Pass deterministic=False (--no-deterministic) to use XLA; "
+                              "results then vary slightly from run to run.")
         check_number("seed", self.seed, minimum=0, integer=True)
         check_number("max_train_examples", self.max_train_examples, minimum=1, integer=True, optional=True)
         check_number("backup_every", self.backup_every, minimum=0)
 
 
+PRECISIONS = (None, "float32", "mixed_float16", "mixed_bfloat16")
 # RunConfig fields that a resumed run may change: where the data is and what is logged, not the model.
 RESUMABLE_CHANGES = ("data_dir", "tensorboard", "backup_every")
 
@@ -607,7 +615,7 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
                   strategy=config.strategy, replicas=strategy.num_replicas_in_sync, precision=dtype,
                   learning_rate=tc.learning_rate, train_examples=len(data.train),
                   class_weight=class_weights(data.train.y, tc.class_weight), feature_cache=members[0].feature_cache,
-                  training_loop=members[0].training_loop)
+                  training_loop=members[0].training_loop, xla=bool(getattr(members[0].model, "jit_compile", False)))
     if preset:
         report["preset"] = {k: v for k, v in preset.items() if k != "sha256"}
     if n > 1:  # history.json holds member 0's curves; each member's are in members/<i>/history.json

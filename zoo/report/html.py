@@ -485,6 +485,8 @@ def _metrics_section(artifacts: RunArtifacts) -> str:
                 for name, v in per_class.items()]
         parts.append("<h3>Per class</h3>" + _table(["Class", "Precision", "Recall", "F1", "Support"], rows, [1, 2, 3, 4],
                                                      compact=True))
+    if "confusion_matrix" in test:
+        parts.append(_confusion_table(test["confusion_matrix"]))
     if "average_cost" in test:
         parts.append('<p class="small muted">Average cost uses the dataset\'s cost matrix (rows: true class, columns: '
                      "predicted class); lower is better.</p>")
@@ -492,6 +494,19 @@ def _metrics_section(artifacts: RunArtifacts) -> str:
               "unavailable": "unavailable"}[artifacts.predictions_source]
     parts.append(f'<p class="small muted">Metrics from report.json; test predictions for the plots: {source}.</p>')
     return "".join(parts)
+
+
+def _confusion_table(cm: Mapping[str, Any]) -> str:
+    """The confusion matrix as a table of counts with each cell's share of its row (the plot's numbers in
+    text: readable without the image, by a screen reader, and copied into a document)."""
+    labels, matrix = list(cm["labels"]), np.asarray(cm["matrix"], dtype=int)
+    totals = matrix.sum(axis=1)
+    rows = [[f"<b>{_e(label)}</b>", *(f"{n} ({100 * n / t:.0f}%)" if t else str(n) for n in row), str(t)]
+            for label, row, t in zip(labels, matrix, totals, strict=True)]
+    return ("<h3>Confusion matrix (test)</h3>"
+            + _table(["true \\ predicted", *labels, "total"], rows, numeric=range(1, len(labels) + 2), compact=True)
+            + '<p class="small muted">Rows: true class; columns: predicted class; each cell: count (share of its '
+              "row: the diagonal is each class's recall).</p>")
 
 
 def _baselines_section(artifacts: RunArtifacts) -> str:
@@ -707,7 +722,7 @@ def _model_card_section(artifacts: RunArtifacts, explanations: Mapping[str, Any]
 
 
 def _config_section(artifacts: RunArtifacts) -> str:
-    config, task = artifacts.config, artifacts.task
+    config, task, report = artifacts.config, artifacts.task, artifacts.report
     tc = task.training
     versions = config.get("versions", {})
     rows = [
@@ -715,13 +730,14 @@ def _config_section(artifacts: RunArtifacts) -> str:
         ["Head", f"<code>{_e(json.dumps(dataclasses.asdict(task.head)))}</code>"],
         ["Loss / metrics", f"{_e(task.loss)} / {_e(', '.join(task.metrics))}"],
         ["Training", f"{tc.epochs} epochs max, batch {tc.batch_size}, learning rate {tc.learning_rate:g} "
-                     f"({_e(tc.learning_rate_schedule)}), "
+                     f"({_e(tc.learning_rate_schedule)}), weight decay {tc.weight_decay:g}, "
                      f"early-stopping patience {tc.patience} on {_e(tc.monitor)}, class weight {_e(tc.class_weight)}"],
         ["Transfer", f"freeze {tc.freeze}, fine-tune {tc.fine_tune_epochs} epoch(s) at {tc.fine_tune_learning_rate:g}"
                      + (f"; preset pretrained by {_e(config['preset'].get('objective', '?'))} on "
                         f"{_e(config['preset'].get('corpus', '?'))}" if config.get("preset") else "")],
         ["Run", f"seed {_e(config.get('seed'))}, strategy {_e(config.get('strategy'))}, precision "
-                f"{_e(config.get('precision') or 'auto')}, XLA {_e(config.get('jit_compile'))}, deterministic "
+                f"{_e(config.get('precision') or 'auto')}, XLA {_e(config.get('jit_compile'))}"
+                + (f" (used: {_e(report['xla'])})" if "xla" in report else "") + ", deterministic "
                 f"{_e(config.get('deterministic'))}, max train examples {_e(config.get('max_train_examples'))}"],
         ["Versions", _e(", ".join(f"{k} {v}" for k, v in versions.items()) or "-")],
         ["Run directory", f"<code>{_e(artifacts.run_dir.resolve())}</code>"],

@@ -166,6 +166,10 @@ class TrainingConfig:
         for name in ("freeze", "scale_learning_rate"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}.")
+        if self.fine_tune_epochs and not self.freeze:
+            raise ConfigError(f"fine_tune_epochs={self.fine_tune_epochs} follows a frozen-base phase, but freeze is "
+                              "False (the whole model already trains); pass freeze=True (--freeze, or --preset DIR) "
+                              "or leave fine_tune_epochs at 0.")
 
 
 @dataclasses.dataclass
@@ -281,12 +285,16 @@ class Task:
 
 def check_backbone_params(backbone: str, params: Any) -> None:
     """Raise `ConfigError` unless `params` is a dict whose values fit the backbone's arguments in kind:
-    a string where the backbone takes a list (e.g. `hidden_units="64"`) is refused.
+    a string where the backbone takes a list (e.g. `hidden_units="64"`), or anything but a number where
+    it takes a number (`dropout="high"`), is refused.
 
     Example:
     >>> check_backbone_params("tabular", {"hidden_units": "64"})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     builders.errors.ConfigError: backbone_params['hidden_units'] of backbone tabular must be a list...
+    >>> check_backbone_params("tabular", {"dropout": "high"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    builders.errors.ConfigError: backbone_params['dropout'] of backbone tabular must be a number (default 0.1), not 'high'.
     """
     if not isinstance(params, dict):
         raise ConfigError(f"backbone_params (--backbone-params) must be a JSON object such as "
@@ -299,3 +307,8 @@ def check_backbone_params(backbone: str, params: Any) -> None:
         if takes_list and isinstance(value, str):
             raise ConfigError(f"backbone_params[{key!r}] of backbone {backbone} must be a list (e.g. [64, 32]), "
                               f"not the string {value!r}.")
+        default = None if argument is None else argument.default
+        number = isinstance(default, int | float) and not isinstance(default, bool)
+        if number and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ConfigError(f"backbone_params[{key!r}] of backbone {backbone} must be a number (default "
+                              f"{default!r}), not {value!r}.")
