@@ -269,3 +269,16 @@ def test_tensorboard_logs_are_written(tmp_path):
     """--tensorboard failed at the first epoch's end: the tensorboard package was not installed with the zoo."""
     run = zoo.fit("medical/breast_cancer_diagnosis", out_dir=tmp_path, epochs=1, tensorboard=True, verbose=0)
     assert list((run.run_dir / "logs").rglob("events.out.tfevents.*"))
+
+
+def test_run_settings_that_would_silently_do_something_else_are_refused():
+    from zoo.harness.fit import RunConfig
+
+    task = zoo.get_task("medical/breast_cancer_diagnosis").to_dict()
+    with pytest.raises(ConfigError, match="precision is 'float16'; expected one of None, float32"):
+        RunConfig(task, precision="float16")  # overflowed in training, accuracy 0.38
+    with pytest.raises(ConfigError, match="does not run under op determinism.*--no-deterministic"):
+        RunConfig(task, jit_compile=True)  # Keras compiled without XLA while the run said XLA
+    assert RunConfig(task, jit_compile=True, deterministic=False).jit_compile is True
+    with pytest.raises(ConfigError, match="fine_tune_epochs=2 follows a frozen-base phase"):
+        zoo.get_task("medical/breast_cancer_diagnosis").with_overrides(fine_tune_epochs=2)

@@ -649,7 +649,10 @@ def load_run_config(run_dir: str | os.PathLike) -> RunConfig:
     """
     saved = _saved_config(run_dir)
     fields = {f.name for f in dataclasses.fields(RunConfig)}
-    return RunConfig(**{k: v for k, v in saved.items() if k in fields})
+    kept = {k: v for k, v in saved.items() if k in fields}
+    if kept.get("jit_compile") is True and kept.get("deterministic", True):
+        kept["jit_compile"] = False  # a run saved before that was refused: Keras trained it without XLA
+    return RunConfig(**kept)
 
 
 def data_fingerprint(data: Dataset) -> str:
