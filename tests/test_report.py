@@ -124,7 +124,12 @@ def test_transfer_gain_bars_are_seed_means_with_one_std_error_bars():
         assert heights == pytest.approx([np.mean(v) for v in results[arm].values()])
         half_spans = [(s[1, 1] - s[0, 1]) / 2 for s in container.errorbar.lines[2][0].get_segments()]
         assert half_spans == pytest.approx([np.std(v, ddof=1) for v in results[arm].values()])
-    assert [t.get_text() for t in ax.texts] == ["+0.140", "+0.030"]
+    assert [t.get_text() for t in ax.texts] == ["gain +0.140", "gain +0.030"]
+    # Lower is better (RMSE): transfer 2 cycles below scratch is a gain of +2, as the report's table says (the plot
+    # said -2, the opposite of the table).
+    rmse = plots.transfer_gain({"scratch": {0.1: [20.0, 22.0]}, "transfer": {0.1: [18.0, 20.0]}}, metric="rmse",
+                               higher_is_better=False).axes[0]
+    assert [t.get_text() for t in rmse.texts] == ["gain +2.000"] and "lower is better" in rmse.get_ylabel()
 
 
 def test_regression_and_forecast_plots():

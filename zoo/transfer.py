@@ -855,7 +855,8 @@ class TransferReport:
         (path / "transfer.json").write_text(json.dumps(self.to_dict(), indent=2, default=str))
         (path / "transfer.md").write_text(self.table() + "\n")
         title = f"{self.task}: {Path(self.preset).name} vs scratch"
-        save_png(transfer_gain(self.scores(), metric=self.metric, title=title), path / "gain.png")
+        save_png(transfer_gain(self.scores(), metric=self.metric, higher_is_better=self.higher_is_better, title=title),
+                 path / "gain.png")
         return path
 
 

@@ -446,17 +446,21 @@ def transfer_gain(
     results: Mapping[str, Mapping[float, Sequence[float]]],
     *,
     metric: str = "accuracy",
+    higher_is_better: bool = True,
     title: str | None = None,
 ) -> Figure:
     """Grouped bars of a metric by label fraction, one bar per arm (e.g. scratch vs transfer).
 
     Each bar is the mean over seeds, with an error bar of one standard deviation. When both a
-    `"scratch"` and a `"transfer"` arm are given, each group is labelled with their difference.
+    `"scratch"` and a `"transfer"` arm are given, each group is labelled with the gain of transfer
+    over scratch: positive when transfer is better (for a lower-is-better metric such as RMSE,
+    scratch minus transfer), as in the transfer report's table.
 
     Args:
         results: `{arm: {label_fraction: [score per seed, ...]}}`, e.g.
             `{"scratch": {0.1: [0.71, 0.74]}, "transfer": {0.1: [0.80, 0.82]}}`.
         metric: the metric's name, for the axis label.
+        higher_is_better: the metric's direction (False for RMSE, MAE, cost).
         title: optional figure title.
 
     Returns:
@@ -466,7 +470,10 @@ def transfer_gain(
     >>> fig = transfer_gain({"scratch": {0.1: [0.70, 0.72], 1.0: [0.86, 0.88]},
     ...                      "transfer": {0.1: [0.80, 0.84], 1.0: [0.89, 0.90]}})
     >>> [t.get_text() for t in fig.axes[0].texts]
-    ['+0.110', '+0.025']
+    ['gain +0.110', 'gain +0.025']
+    >>> fig = transfer_gain({"scratch": {0.1: [20.0]}, "transfer": {0.1: [18.0]}}, metric="rmse", higher_is_better=False)
+    >>> [t.get_text() for t in fig.axes[0].texts]
+    ['gain +2.000']
     """
     arms = [a for a in results if results[a]]
     if not arms:
@@ -489,14 +496,17 @@ def transfer_gain(
         means[arm] = dict(zip(fractions, mean.tolist(), strict=True))
     if "scratch" in means and "transfer" in means:
         for j, f in enumerate(fractions):
-            gain = means["transfer"][f] - means["scratch"][f]
+            gain = (means["transfer"][f] - means["scratch"][f]) * (1.0 if higher_is_better else -1.0)
             if np.isfinite(gain):
-                ax.annotate(f"{gain:+.3f}", (j, tops[j]), xytext=(0, 4), textcoords="offset points", ha="center",
-                            va="bottom", fontsize=8.5, fontweight="bold")
+                ax.annotate(f"gain {gain:+.3f}", (j, tops[j]), xytext=(0, 4), textcoords="offset points",
+                            ha="center", va="bottom", fontsize=8.5, fontweight="bold")
     ax.set_xticks(range(len(fractions)), [f"{100 * f:g}%" for f in fractions])
-    ax.set_ylim(0, float(np.nanmax(tops)) * 1.12 or 1.0)
-    ax.set(xlabel="Share of training labels used", ylabel=_pretty(metric), title=f"{_pretty(metric)} by label budget")
-    ax.legend(loc="upper left", ncols=len(arms))
+    # Head room above the bars for the gain labels, and the legend below the axes so it hides none of them.
+    ax.set_ylim(0, float(np.nanmax(tops)) * 1.15 or 1.0)
+    direction = "higher" if higher_is_better else "lower"
+    ax.set(xlabel="Share of training labels used", ylabel=f"{_pretty(metric)} ({direction} is better)",
+           title=f"{_pretty(metric)} by label budget")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=len(arms), frameon=False)
     _title(fig, title)
     return fig
 
