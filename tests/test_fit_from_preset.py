@@ -12,6 +12,7 @@ import zoo
 from builders import get_backbone
 from zoo.cli import main
 from zoo.errors import ConfigError
+from zoo.export import export
 from zoo.harness.fit import FrozenRandomBaseWarning
 from zoo.transfer import load_preset, pretrain
 
@@ -101,3 +102,6 @@ def test_a_text_run_from_a_preset_uses_its_tokenizer_for_new_texts(tmp_path):
     spec = json.loads((run.run_dir / "inputs.json").read_text())
     assert spec["sequence_length"] == 8 and spec["tokenizer"]["lowercase"] is True
     assert len(zoo.predict(run.run_dir, ["profit rose", "weak loss"])) == 2
+    # It exports as a run trained from scratch does (it failed: the raw texts were not kept past the preset's
+    # tokenizer), the in-graph tokenizer checked against the run's ids.
+    assert export(run.run_dir, data=data)["checks"]["serve"]["passed"]

@@ -376,3 +376,40 @@ def test_a_local_keras_hub_bert_preset_is_a_transfer_source(tmp_path):
     with pytest.raises(ConfigError, match="keras-hub preset"):
         zoo.predict(run.run_dir, ["profit rose"])  # its BertTokenizer's packing is not rebuilt from vocabulary.txt
     assert len(zoo.predict(run.run_dir, ids[:2])) == 2
+
+
+def test_explicit_text_settings_win_over_the_corpus_tasks(tmp_path):
+    """--vocab-size and --sequence-length were silently replaced by the corpus task's own preprocessing."""
+    from zoo.tasks import get_task
+    from zoo.transfer import Corpus, load_preset, pretrain
+
+    texts = np.array(["profit rose strongly this quarter", "the loss fell to a weak level"] * 20, dtype=object)
+    corpus = Corpus("sentences", "text", texts, {}, [], task=get_task("finance/sentiment"))  # the task: 64 tokens
+    tiny = {"hidden_dim": 8, "num_layers": 1, "num_heads": 2, "intermediate_dim": 16}
+    preset = pretrain(corpus, tmp_path / "p", backbone_params=tiny, sequence_length=12, vocab_size=50,
+                      epochs=1).preset_dir
+    assert int(load_preset(preset).backbone.sequence_length) == 12
+    default = pretrain(corpus, tmp_path / "d", backbone_params=tiny, epochs=1).preset_dir
+    assert int(load_preset(default).backbone.sequence_length) == 64  # the task's, when none is given
+
+
+def test_a_corpus_file_that_is_not_utf8_is_named_with_the_fix(tmp_path):
+    from zoo.errors import DataValidationError
+    from zoo.transfer import load_corpus
+
+    (tmp_path / "latin.txt").write_bytes("Espa\xf1a exports rose strongly\n".encode("latin-1") * 5)
+    with pytest.raises(DataValidationError, match=r"latin.txt: byte 4 is not valid UTF-8.*iconv"):
+        load_corpus(str(tmp_path / "latin.txt"))
+
+
+def test_a_moved_or_damaged_preset_is_named(tmp_path):
+    """A text run whose preset was moved failed in evaluate with a bare FileNotFoundError; a damaged
+    metadata.json with a bare JSONDecodeError."""
+    from zoo.transfer import verify_preset
+
+    with pytest.raises(ConfigError, match="does not exist: if a run was trained from it, it was moved or deleted"):
+        load_preset(tmp_path / "moved", verify=False)
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "metadata.json").write_text('{"keras_version": ')
+    with pytest.raises(ConfigError, match=r"metadata.json is damaged \(not JSON"):
+        verify_preset(tmp_path)

@@ -266,7 +266,12 @@ def _text_inputs(task: Any, model: Any, data: Dataset, run_dir: Path, test_rows:
     raw = data.extra.get("text")
     if raw is None:
         raise ConfigError(f"{task.name}: exporting a text model needs the raw test texts; give the data as strings.")
-    lowercase = bool(data.meta["tokenizer"]["lowercase"])  # as the run's tokenize_dataset did
+    settings = data.meta["tokenizer"]
+    if settings.get("packing") or settings.get("lowercase") is None:
+        raise ConfigError(f"{task.name}: the run's texts were tokenized by its keras-hub preset's own "
+                          f"{settings.get('kind')} (start and end tokens, its padding id), which the export does not "
+                          "rebuild in the graph; serve the Keras model (model.keras) on that tokenizer's ids instead.")
+    lowercase = bool(settings["lowercase"])  # as the run's tokenize_dataset did
     tokenizer = text.tokenizer_from_file(run_dir / "vocabulary.txt", int(backbone.vocabulary_size), lowercase)
     vocabulary = [str(t) for t in tokenizer.get_vocabulary()]
     test_text = np.asarray(raw["test"], dtype=object)[test_rows]

@@ -42,7 +42,7 @@ from builders.pretrain.base import check_inputs
 from zoo.data import DATASETS, load_dataset
 from zoo.data.sources import sha256
 from zoo.data.types import Dataset, Split, take
-from zoo.errors import ChecksumError, ConfigError, UnknownNameError
+from zoo.errors import ChecksumError, ConfigError, DataValidationError, UnknownNameError
 from zoo.harness.build import backbone_arguments, head_config
 from zoo.harness.caching import can_cache, fit_cached
 from zoo.harness.distributed import train_model
@@ -160,10 +160,7 @@ def verify_preset(preset_dir: str | os.PathLike) -> dict[str, Any]:
     ['config.json', 'model.weights.h5']
     """
     path = Path(preset_dir)
-    if not (path / "config.json").is_file() or not (path / "metadata.json").is_file():
-        raise ConfigError(f"{path} is not a preset directory (expected config.json and metadata.json; make one with "
-                          "`zoo pretrain` or zoo.transfer.save_preset).")
-    metadata = json.loads((path / "metadata.json").read_text())
+    metadata = _preset_metadata(path)
     for name, expected in metadata.get("vertical_zoo", {}).get("sha256", {}).items():
         if not (path / name).is_file():
             raise ChecksumError(f"{path / name} is missing; the preset's metadata.json lists it.")
@@ -171,6 +168,21 @@ def verify_preset(preset_dir: str | os.PathLike) -> dict[str, Any]:
         if actual != expected:
             raise ChecksumError(f"{path / name}: sha256 {actual} does not match {expected} recorded in metadata.json "
                                 "when the preset was saved; the file was changed or damaged.")
+    return metadata
+
+
+def _preset_metadata(path: Path) -> dict[str, Any]:
+    """A preset directory's `metadata.json`, or a `ConfigError` saying what is wrong with the directory."""
+    if not (path / "config.json").is_file() or not (path / "metadata.json").is_file():
+        gone = "" if path.is_dir() else " It does not exist: if a run was trained from it, it was moved or deleted."
+        raise ConfigError(f"{path} is not a preset directory (expected config.json and metadata.json; make one with "
+                          f"`zoo pretrain` or zoo.transfer.save_preset).{gone}")
+    try:
+        metadata = json.loads((path / "metadata.json").read_text())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path / 'metadata.json'} is damaged (not JSON: {error}); save the preset again.") from None
+    if not isinstance(metadata, dict):
+        raise ConfigError(f"{path / 'metadata.json'} is damaged (a JSON {type(metadata).__name__}, not an object).")
     return metadata
 
 
@@ -201,7 +213,7 @@ def load_preset(preset_dir: str | os.PathLike, *, verify: bool = True, dtype: An
     import keras_hub
 
     path = Path(preset_dir)
-    metadata = verify_preset(path) if verify else json.loads((path / "metadata.json").read_text())
+    metadata = verify_preset(path) if verify else _preset_metadata(path)
     backbone = keras_hub.models.Backbone.from_preset(str(path), **({"dtype": dtype} if dtype else {}))
     tokenizer = None
     if not isinstance(backbone, Backbone):
@@ -328,7 +340,12 @@ def _load_part(spec: str, data_dir: str | None, seed: int, image_size: int | Non
                                "or an existing .txt (one text per line) / .npy file.")
     meta = {"description": f"file {path}", "sha256": {path.name: sha256(path)}}
     if path.suffix == ".txt":
-        texts = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        try:
+            texts = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        except UnicodeDecodeError as error:
+            raise DataValidationError(f"{path.name}: byte {error.start} is not valid UTF-8; a text corpus is read as "
+                                      "UTF-8, one text per line: convert it first (e.g. iconv -f latin1 -t utf-8)."
+                                      ) from None
         return np.array(texts, dtype=object), "text", meta, None
     if path.suffix == ".npy":
         x = np.load(path, allow_pickle=False)
@@ -445,8 +462,8 @@ def pretrain(
     learning_rate: float | None = None,
     seed: int = 0,
     data_dir: str | None = None,
-    vocab_size: int = 8000,
-    sequence_length: int = 128,
+    vocab_size: int | None = None,
+    sequence_length: int | None = None,
     objective_options: dict | None = None,
     verbose: int | str = 0,
 ) -> PretrainResult:
@@ -462,7 +479,8 @@ def pretrain(
         seed: seeds the weights, the masking and the shuffling.
         data_dir: where the datasets are.
         vocab_size, sequence_length: text only: the WordPiece vocabulary learned from the corpus,
-            and the tokens per sequence (long texts are cut into several sequences).
+            and the tokens per sequence (long texts are cut into several sequences). Default: the
+            corpus task's (its own backbone's length only), else 8000 and 128.
         objective_options: passed to the family's objective: `{"objective": "masked"}` for images
             (default contrastive), `{"objective": "age"}` for windows of trajectories (default masked
             steps; the ages come from the corpus).
@@ -493,9 +511,11 @@ def pretrain(
         from zoo.data.text import RESERVED_TOKENS, fit_tokenizer
 
         preprocessing = corpus.task.preprocessing if corpus.task else {}
-        if corpus.task and corpus.task.backbone.name == spec.name:  # the task's length suits its own model only
-            sequence_length = int(preprocessing.get("sequence_length", sequence_length))
-        tokenizer = fit_tokenizer(corpus.x, int(preprocessing.get("vocab_size", vocab_size)))
+        if sequence_length is None:  # an explicit value wins; the task's length suits its own model only
+            own = corpus.task is not None and corpus.task.backbone.name == spec.name
+            sequence_length = int(preprocessing.get("sequence_length", 128) if own else 128)
+        vocab_size = int(preprocessing.get("vocab_size", 8000) if vocab_size is None else vocab_size)
+        tokenizer = fit_tokenizer(corpus.x, vocab_size)
         x = _text_chunks(tokenizer, corpus.x, sequence_length)
         meta.update(vocab_size=int(tokenizer.vocabulary_size()), sequence_length=sequence_length)
         options.setdefault("mask_token_id", int(tokenizer.token_to_id("[MASK]")))
@@ -574,7 +594,10 @@ def tokenize_for_preset(data: Dataset, preset: Preset) -> Dataset:
             "vocabulary": vocabulary, "oov_rate": oov,
             "tokenizer": {"kind": type(tokenizer).__name__, "fitted_on": f"the preset's corpus ({preset.path.name})",
                           "lowercase": getattr(tokenizer, "lowercase", None), "packing": packing or None}}
-    return dataclasses.replace(data, train=splits[0], val=splits[1], test=splits[2], meta=meta)
+    # As tokenize_dataset keeps them: export serves raw text and checks it against these ids.
+    extra = {**data.extra, "tokenizer": tokenizer, "text": {"train": data.train.x, "val": data.val.x,
+                                                            "test": data.test.x}}
+    return dataclasses.replace(data, train=splits[0], val=splits[1], test=splits[2], meta=meta, extra=extra)
 
 
 def label_subset(data: Dataset, fraction: float, seed: int, *, classification: bool) -> Dataset:

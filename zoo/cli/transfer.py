@@ -49,8 +49,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--objective", choices=["contrastive", "masked", "age"],
                    help="images: contrastive (default) or masked; time series: masked (default) or age (regress "
                         "each window's age; trajectory corpora such as manufacturing/rul_fd001)")
-    p.add_argument("--vocab-size", type=int, default=8000, help="text: WordPiece vocabulary learned from the corpus")
-    p.add_argument("--sequence-length", type=int, default=128, help="text: tokens per sequence")
+    p.add_argument("--vocab-size", type=int, help="text: WordPiece vocabulary learned from the corpus "
+                   "(default: the corpus task's, else 8000)")
+    p.add_argument("--sequence-length", type=int, help="text: tokens per sequence (default: the corpus task's, else 128)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", help="directory holding the datasets")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
