@@ -161,7 +161,30 @@ def family_model(family: str, data: Dataset, *, width: int = 1, jit_compile: boo
     """The family's default model for `data`, compiled by the harness's `build_model`."""
     keras.utils.set_random_seed(seed)
     task = family_task(family, width).with_overrides(freeze=freeze)
-    return build_model(task, data, dtype=dtype, jit_compile=jit_compile)
+    return xla_model(task, data, dtype=dtype, jit_compile=jit_compile)
+
+
+def xla_model(task: Any, data: Dataset, *, dtype: str | None = None, jit_compile: bool | str = False) -> keras.Model:
+    """`build_model(task, data, ...)`, with TensorFlow's op determinism off while it compiles when
+    `jit_compile` is True.
+
+    Keras compiles without XLA, with only a warning, when op determinism is on (as the harness and
+    most benchmarks here set it, process-wide), so an "XLA" row would time the plain model. The
+    model is checked to be compiled as asked.
+    """
+    from tensorflow.python.framework import config as tf_config  # the public API can only enable it
+
+    deterministic = tf_config.is_op_determinism_enabled()
+    if jit_compile is True and deterministic:
+        tf_config.disable_op_determinism()
+    try:
+        model = build_model(task, data, dtype=dtype, jit_compile=jit_compile)
+    finally:
+        if deterministic:
+            tf.config.experimental.enable_op_determinism()
+    if jit_compile is True and not model.jit_compile:
+        raise RuntimeError(f"{model.name} compiled without XLA although jit_compile=True was asked.")
+    return model
 
 
 def repeated_batch(x: Any, y: np.ndarray, batch_size: int, *, static_shape: bool = True) -> tf.data.Dataset:

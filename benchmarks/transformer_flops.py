@@ -25,6 +25,7 @@ from benchmarks.common import (
     repeated_batch,
     side_by_side,
     synthetic_data,
+    xla_model,
 )
 from zoo.harness.build import build_model
 
@@ -87,7 +88,7 @@ def measure(names, steps: int, repeats: int, deterministic: bool = True) -> tupl
         data = synthetic_data("transformer", batch, sequence_length=SEQUENCE)
         task = family_task("transformer").with_overrides(
             backbone_params={"hidden_dim": hidden, "intermediate_dim": inter, "num_heads": heads})
-        model = build_model(task, data, dtype=dtype, jit_compile=jit)
+        model = xla_model(task, data, dtype=dtype, jit_compile=jit)
         runs[name] = fit_steps(model, repeated_batch(data.train.x, data.train.y, batch), steps)
         flops[name] = steps * training_flops(batch, SEQUENCE, hidden, inter, 2)
     wall, cpu = side_by_side(runs, repeats).medians()
