@@ -26,6 +26,7 @@ import datetime
 import inspect
 import json
 import os
+import re
 import time
 import types
 from collections.abc import Sequence
@@ -883,6 +884,25 @@ class TransferReport:
         return path
 
 
+def _corpus_overlap_notes(card: dict[str, Any], dataset: str, seeds: Sequence[int]) -> list[str]:
+    """A note when the preset was pretrained on the target dataset's train split of one seed and the
+    transfer runs other seeds, whose test splits then hold some of those (unlabelled) inputs.
+
+    Example:
+    >>> card = {"corpus_parts": [{"description": "dataset breast_cancer: the train split's inputs (seed 0); ..."}]}
+    >>> _corpus_overlap_notes(card, "breast_cancer", [0]), len(_corpus_overlap_notes(card, "breast_cancer", [0, 1]))
+    ([], 1)
+    """
+    notes = []
+    for part in card.get("corpus_parts", []):
+        found = re.search(r"^dataset (\S+): the train split's inputs \(seed (\d+)\)", part.get("description", ""))
+        if found and found.group(1) == dataset and (others := [s for s in seeds if s != int(found.group(2))]):
+            notes.append(f"The preset was pretrained on {dataset}'s train split of seed {found.group(2)}: the test "
+                         f"splits of seed(s) {others} hold some of those inputs (unlabelled; their labels were never "
+                         "used), so the transfer arm has seen them. Seed " + found.group(2) + "'s comparison is clean.")
+    return notes
+
+
 def _seed_list(seeds: int | Sequence[int]) -> list[int]:
     """The seeds to run: `range(seeds)` for a count, else the given list; none at all is a `ConfigError`.
 
@@ -974,6 +994,7 @@ def transfer(
         notes.append(f"Target tokenized with the SOURCE vocabulary: {100 * oov:.1f}% of its train tokens are [UNK].")
     if task.dataset == "cmapss_fd001":
         notes.append("Label fraction = share of the training ENGINES (all windows of the chosen engines).")
+    notes += _corpus_overlap_notes(preset.card, task.dataset, seed_list)
     report = TransferReport(str(preset.path), task.name, task.primary_metric, _higher_is_better(task), rows,
                             {k: v for k, v in preset.card.items() if k != "history"},
                             dataclasses.asdict(settings), notes)
