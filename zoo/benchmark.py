@@ -266,11 +266,12 @@ def table_rows(result: dict[str, Any], extra_metrics: Sequence[str] = ()) -> lis
     >>> r = summarize(t, [{"seed": 0, "metrics": {"accuracy": 0.97, "macro_f1": 0.96}, "train_seconds": 3.0,
     ...                    "epochs_run": 9}])
     >>> [row[:4] for row in table_rows(r, ["macro_f1"])]  # doctest: +NORMALIZE_WHITESPACE
-    [['medical/breast_cancer_diagnosis', 'accuracy', '0.970 ± 0.000', '0.975 (short)'],
-     ['medical/breast_cancer_diagnosis', 'macro_f1', '0.960 ± 0.000', '-']]
+    [['medical/breast_cancer_diagnosis', 'accuracy', '0.970 (1 seed)', '0.975 (short)'],
+     ['medical/breast_cancer_diagnosis', 'macro_f1', '0.960 (1 seed)', '-']]
     """
     seconds = result["train_seconds"]
-    time_text = f"{seconds['mean']:.0f} ± {seconds['std']:.0f} s"
+    one_seed = len(result.get("seeds", [])) == 1  # no spread to state: "± 0" would claim there is none
+    time_text = f"{seconds['mean']:.0f} s (1 seed)" if one_seed else f"{seconds['mean']:.0f} ± {seconds['std']:.0f} s"
     primary = result["primary_metric"]
     unpublished = {"value": None, "model": "no published figure", "citation": "", "beaten": None}
     baselines = list(result["baselines"])
@@ -282,7 +283,8 @@ def table_rows(result: dict[str, Any], extra_metrics: Sequence[str] = ()) -> lis
     rows = []
     for b in baselines:
         ours = result["metrics"].get(b["metric"])
-        ours_text = "-" if ours is None else f"{_number(ours['mean'], b['metric'])} ± {_number(ours['std'], b['metric'])}"
+        spread = " (1 seed)" if one_seed else f" ± {_number(ours['std'], b['metric'])}" if ours else ""
+        ours_text = "-" if ours is None else _number(ours["mean"], b["metric"]) + spread
         verdict = {True: " (met)", False: " (short)", None: ""}[b["beaten"]]
         published = "-" if b["value"] is None else f"{b['value']}{verdict}"
         who = b["model"] + (f"; {b['citation']}" if b["citation"] else "")
