@@ -373,3 +373,13 @@ def test_transformer_ids_outside_the_vocabulary_become_padding_or_the_oov_id(tmp
     backbone.save(tmp_path / "b.keras")
     loaded = keras.models.load_model(tmp_path / "b.keras", safe_mode=True)
     np.testing.assert_allclose(loaded.predict(np.array([[5, 20, -3]]), verbose=0), expected, atol=1e-6)
+
+
+def test_a_transformer_of_zero_layers_is_its_pooled_token_embeddings():
+    """num_layers=0 (a bag of embeddings: the FLOP benchmark's fixed part, a PubMedQA probe) was refused since
+    the size checks came in, which broke benchmarks/transformer_flops.py's breakdown."""
+    backbone = builders.TransformerBackbone(8, vocabulary_size=20, hidden_dim=8, num_layers=0, num_heads=2,
+                                            intermediate_dim=8)
+    ids = np.array([[3, 4, 0, 0, 0, 0, 0, 0]], "int32")
+    embedded = backbone.get_layer("embedding")(ids)
+    np.testing.assert_allclose(backbone(ids), keras.ops.mean(embedded[:, :2], axis=1), rtol=1e-5, atol=1e-6)

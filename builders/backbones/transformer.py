@@ -28,7 +28,7 @@ class TransformerBackbone(Backbone):
         vocabulary_size: int or None. Token vocabulary size (token input), or None (continuous).
         num_features: int or None. Features per step for continuous input.
         hidden_dim: int. Width of the encoder (`d_model`).
-        num_layers: int. Number of encoder layers.
+        num_layers: int. Number of encoder layers (0: the pooled token embeddings alone).
         num_heads: int. Attention heads per layer; must divide `hidden_dim`.
         intermediate_dim: int. Width of each feed-forward block.
         dropout: float. Dropout rate inside the encoder.
@@ -69,7 +69,7 @@ class TransformerBackbone(Backbone):
                                      optional=True)
         num_features = check_size("TransformerBackbone", "num_features", num_features, optional=True)
         hidden_dim = check_size("TransformerBackbone", "hidden_dim", hidden_dim)
-        num_layers = check_size("TransformerBackbone", "num_layers", num_layers)
+        num_layers = check_size("TransformerBackbone", "num_layers", num_layers, minimum=0)  # 0: a bag of embeddings
         num_heads = check_size("TransformerBackbone", "num_heads", num_heads)
         intermediate_dim = check_size("TransformerBackbone", "intermediate_dim", intermediate_dim)
         if hidden_dim % num_heads:
