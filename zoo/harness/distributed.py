@@ -727,8 +727,10 @@ def train_model(
     Either way the optimizer and metric variables are built before the first step
     (`build_training_state`), so the step is traced once, also after a recompile.
 
-    With `backup_dir`, `fit` gets `IntervalBackupAndRestore(backup_dir, backup_every)` and
-    `custom_fit` its own per-epoch checkpoint there; either way a killed run resumes.
+    With `backup_dir`, `fit` gets `IntervalBackupAndRestore(backup_dir, backup_every)` (after the
+    callbacks, tracking their early stopping and checkpoint progress; the finished epochs' shuffles
+    are replayed) and `custom_fit` its own per-epoch checkpoint there; either way a killed run
+    resumes as if it had never stopped, and the history returned holds every epoch.
     `custom_fit` saves after every epoch whatever `backup_every` says: its workers must all
     decide alike to save, and clocks differ between them.
 
