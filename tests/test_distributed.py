@@ -457,3 +457,28 @@ def test_zoo_fit_mirrored_with_a_batch_that_does_not_split_evenly(tmp_path):
 
 if __name__ == "__main__":
     main(sys.argv[1:])
+
+
+def test_a_kept_backup_of_finished_training_resumes_with_no_more_epochs(tmp_path):
+    """keep=True saves the final state (after early stopping restored the best weights) and leaves the backup
+    for the harness to delete once the model is saved: a run killed in between reruns no epoch and ends with
+    the same weights and history (it used to train again from scratch)."""
+    from zoo.harness.distributed import train_model
+    from zoo.harness.pipeline import make_dataset
+
+    x, y = tiny_data()
+
+    def train(keep_dir):
+        model = tiny_model()
+        stop = keras.callbacks.EarlyStopping("val_loss", patience=2, restore_best_weights=True)
+        history = train_model(model, make_dataset(x, y, 8, shuffle=True, seed=1), make_dataset(x, y, 8),
+                              strategy=tf.distribute.get_strategy(), epochs=30, callbacks=[stop], verbose=0,
+                              backup_dir=keep_dir, keep_backup=True)
+        return model, history
+
+    first, history = train(tmp_path / "backup")
+    assert json.loads((tmp_path / "backup" / "training_metadata.json").read_text())["finished"]
+    again, resumed = train(tmp_path / "backup")
+    assert resumed == history
+    for a, b in zip(first.get_weights(), again.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)

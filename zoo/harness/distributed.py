@@ -16,6 +16,7 @@ on failure or timeout, since a lost worker leaves the others waiting, tensorflow
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import socket
@@ -267,6 +268,8 @@ class IntervalBackupAndRestore(keras.callbacks.BackupAndRestore):
         backup_dir: str or path. Where the backup lives (`<run_dir>/backup`).
         every: float. Minimum seconds between two saves (counted from the start of training).
         track: `EarlyStopping` / `ModelCheckpoint` callbacks of the same `fit` whose state resumes.
+        keep: save the final state when training ends and keep the backup (the caller deletes it
+            once the model is saved); a rerun then trains no more epochs. Default: delete it.
 
     Example:
     >>> import tempfile
@@ -280,12 +283,20 @@ class IntervalBackupAndRestore(keras.callbacks.BackupAndRestore):
     """
 
     def __init__(self, backup_dir: str | os.PathLike, every: float = 0.0,
-                 track: Sequence[keras.callbacks.Callback] = ()):
-        super().__init__(str(backup_dir))
+                 track: Sequence[keras.callbacks.Callback] = (), keep: bool = False):
+        super().__init__(str(backup_dir), delete_checkpoint=not keep)
         self.every = float(every)
         self.track = list(track)
+        self.keep = keep
         self.history: dict[str, list[float]] = {}
+        self._finished = False
         self._last_save = time.monotonic()
+
+    def on_train_end(self, logs=None):
+        if self.keep:  # the final state, kept until the caller has saved the model: a kill before that loses nothing
+            self._finished, self._last_save = True, -math.inf
+            self._save_model()
+        super().on_train_end(logs)
 
     def on_train_begin(self, logs=None):
         self.history = {}
@@ -310,7 +321,7 @@ class IntervalBackupAndRestore(keras.callbacks.BackupAndRestore):
         seeds = [np.asarray(v.numpy()).tolist() for v in _seed_states(self.model)]
         _replace_json(directory / METADATA_FILE, {"epoch": self._current_epoch, "batch": self._last_batch_seen,
                                                   "weights": name, "history": self.history, "callbacks": states,
-                                                  "seed_states": seeds})
+                                                  "seed_states": seeds, "finished": self._finished})
         keep = {name, *(state["best_weights"] for state in states if state.get("best_weights"))}
         for old in [*directory.glob(f"{CHECKPOINT_NAME}-*.weights.h5"), *directory.glob("best-*.npz")]:
             if old.name not in keep:
@@ -342,7 +353,8 @@ class IntervalBackupAndRestore(keras.callbacks.BackupAndRestore):
                 "delete that directory to start over."
             ) from None
         self.history = {k: list(v)[: metadata["epoch"]] for k, v in metadata.get("history", {}).items()}
-        self.model._initial_epoch = metadata["epoch"]
+        # A finished training (early stopping included) runs no more epochs.
+        self.model._initial_epoch = int(self.params.get("epochs", 0)) if metadata.get("finished") else metadata["epoch"]
 
 
 def _seed_states(model: keras.Model) -> list[Any]:
@@ -721,6 +733,7 @@ def train_model(
     backup_dir: str | os.PathLike | None = None,
     backup_every: float = 0.0,
     batch_size: int | None = None,
+    keep_backup: bool = False,
 ) -> dict[str, list[float]]:
     """Train with `model.fit`, or with `custom_fit` where `fit` cannot run (`uses_custom_loop`).
 
@@ -740,6 +753,8 @@ def train_model(
         backup_dir: optional str or path. Where to back up the training state.
         backup_every: float. `fit` path: minimum seconds between backups (0: every epoch).
         batch_size: optional int. The global batch of `train_ds`, to check it splits across replicas.
+        keep_backup: `fit` path: keep the final state in `backup_dir` for the caller to delete once
+            the model is saved (`IntervalBackupAndRestore(keep=True)`).
 
     Returns:
         The history dict (`fit(...).history`).
@@ -760,7 +775,7 @@ def train_model(
     if backup_dir is None:
         return model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=list(callbacks),
                          class_weight=class_weight, verbose=verbose, shuffle=False).history
-    backup = IntervalBackupAndRestore(backup_dir, backup_every, track=tracked_callbacks(callbacks))
+    backup = IntervalBackupAndRestore(backup_dir, backup_every, track=tracked_callbacks(callbacks), keep=keep_backup)
     replay_shuffles(train_ds, backed_up_epochs(backup_dir))
     model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=[*callbacks, backup],
               class_weight=class_weight, verbose=verbose, shuffle=False)

@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import shutil
 import time
 import warnings
 from pathlib import Path
@@ -337,7 +338,8 @@ def _train_member(task: Task, data: Dataset, config: RunConfig, strategy: tf.dis
     if config.feature_cache and not cache:
         raise ConfigError(f"feature_cache=True, but caching is {cache_note}.")
     if cache:
-        backup = IntervalBackupAndRestore(member_dir / "backup", config.backup_every, track=tracked_callbacks(callbacks))
+        backup = IntervalBackupAndRestore(member_dir / "backup", config.backup_every, track=tracked_callbacks(callbacks),
+                                          keep=True)
         fit_cached(model, (data.train.x, data.train.y), (data.val.x, data.val.y), batch_size=batch, epochs=tc.epochs,
                    seed=seed, callbacks=[*callbacks, backup], class_weight=weights, verbose=verbose,
                    cache_dir=member_dir / "features")
@@ -345,7 +347,7 @@ def _train_member(task: Task, data: Dataset, config: RunConfig, strategy: tf.dis
     else:
         history = train_model(model, train_ds, val_ds, strategy=strategy, epochs=tc.epochs, callbacks=callbacks,
                               class_weight=weights, verbose=verbose, backup_dir=member_dir / "backup",
-                              backup_every=config.backup_every, batch_size=batch)
+                              backup_every=config.backup_every, batch_size=batch, keep_backup=True)
     if tc.freeze and tc.fine_tune_epochs:
         from builders import unfreeze
 
@@ -355,7 +357,8 @@ def _train_member(task: Task, data: Dataset, config: RunConfig, strategy: tf.dis
         # resumes fine-tuning where it was.
         more = train_model(model, train_ds, val_ds, strategy=strategy, epochs=tc.fine_tune_epochs,
                            callbacks=callbacks, class_weight=weights, verbose=verbose, batch_size=batch,
-                           backup_dir=member_dir / "backup-fine-tune", backup_every=config.backup_every)
+                           backup_dir=member_dir / "backup-fine-tune", backup_every=config.backup_every,
+                           keep_backup=True)
         history = {k: history.get(k, []) + more.get(k, []) for k in set(history) | set(more)}
     history = {k: [float(v) for v in vals] for k, vals in history.items()}
     loop = "cached head" if cache else "custom_fit" if uses_custom_loop(strategy, batch) else "fit"
@@ -370,6 +373,8 @@ def _train_member(task: Task, data: Dataset, config: RunConfig, strategy: tf.dis
         (member_dir / "history.json").write_text(json.dumps(history, indent=2))
         (member_dir / "member.json").write_text(json.dumps({"feature_cache": cache_note, "training_loop": loop,
                                                             "train_seconds": member.train_seconds}))
+    for name in ("backup", "backup-fine-tune"):  # kept by training until the model above was saved
+        shutil.rmtree(member_dir / name, ignore_errors=True)
     return member
 
 
