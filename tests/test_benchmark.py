@@ -91,3 +91,8 @@ def test_from_refuses_what_is_not_a_benchmark_result(tmp_path):
     (tmp_path / "report.json").write_text('{"test": {"accuracy": 0.9}}')
     with pytest.raises(ConfigError, match="not a benchmark result .*zoo report"):
         load_results([tmp_path / "report.json"])
+
+
+def test_an_unknown_metric_is_named_not_dropped(capsys):
+    assert main(["benchmark", "--from", "benchmarks/results/finance_credit_risk.json", "--metric", "nosuch"]) == 0
+    assert "no run measured 'nosuch'; measured: " in capsys.readouterr().err

@@ -73,6 +73,11 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         results["environment"]["command"] = "zoo " + " ".join(sys.argv[1:])
     if args.output:
         benchmark.save_results(results, args.output)
+    measured = {m for task in results["tasks"] for m in task.get("metrics", {})}
+    unknown = [m for m in args.extra_metrics if m not in measured]
+    if unknown:  # a typo showed nothing, without a word
+        print(f"zoo benchmark: no run measured {', '.join(map(repr, unknown))}; measured: "
+              f"{', '.join(sorted(measured)) or 'none'}.", file=sys.stderr)
     if args.json:
         print(json.dumps(results, indent=2))
     else:
