@@ -267,7 +267,7 @@ def _text_inputs(task: Any, model: Any, data: Dataset, run_dir: Path, test_rows:
     if raw is None:
         raise ConfigError(f"{task.name}: exporting a text model needs the raw test texts; give the data as strings.")
     settings = data.meta["tokenizer"]
-    if settings.get("packing") or settings.get("lowercase") is None:
+    if not text.from_vocabulary_file(settings):
         raise ConfigError(f"{task.name}: the run's texts were tokenized by its keras-hub preset's own "
                           f"{settings.get('kind')} (start and end tokens, its padding id), which the export does not "
                           "rebuild in the graph; serve the Keras model (model.keras) on that tokenizer's ids instead.")

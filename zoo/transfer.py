@@ -26,7 +26,6 @@ import datetime
 import inspect
 import json
 import os
-import re
 import time
 import types
 from collections.abc import Sequence
@@ -319,7 +318,8 @@ def _unlabelled_inputs(dataset: str, data_dir: str | None, seed: int, options: d
                 meta["ages"] = call(module.trajectory_ages)
             return x, meta
     data = load_dataset(dataset, data_dir, seed=seed, **options)
-    return data.train.x, {**data.meta, "unlabelled": f"the train split's inputs (seed {seed}); labels not used"}
+    return data.train.x, {**data.meta, "unlabelled": f"the train split's inputs (seed {seed}); labels not used",
+                          "train_split_of": {"dataset": dataset, "seed": seed}}
 
 
 def _load_part(spec: str, data_dir: str | None, seed: int, image_size: int | None) -> tuple[Any, str, dict, Task | None]:
@@ -394,7 +394,8 @@ def load_corpus(spec: str, *, data_dir: str | None = None, seed: int = 0, image_
         meta = meta or part_meta
         n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
         parts.append({"name": name, "description": part_meta["description"], "num_examples": int(n),
-                      "sha256": part_meta.get("sha256", {})})
+                      "sha256": part_meta.get("sha256", {}),
+                      **{k: part_meta[k] for k in ("train_split_of",) if k in part_meta}})
     if not xs:
         raise ConfigError("corpus is empty; name a task, dataset, built-in corpus or file.")
     if len(modalities) > 1:
@@ -889,17 +890,18 @@ def _corpus_overlap_notes(card: dict[str, Any], dataset: str, seeds: Sequence[in
     transfer runs other seeds, whose test splits then hold some of those (unlabelled) inputs.
 
     Example:
-    >>> card = {"corpus_parts": [{"description": "dataset breast_cancer: the train split's inputs (seed 0); ..."}]}
+    >>> card = {"corpus_parts": [{"train_split_of": {"dataset": "breast_cancer", "seed": 0}}]}
     >>> _corpus_overlap_notes(card, "breast_cancer", [0]), len(_corpus_overlap_notes(card, "breast_cancer", [0, 1]))
     ([], 1)
     """
     notes = []
     for part in card.get("corpus_parts", []):
-        found = re.search(r"^dataset (\S+): the train split's inputs \(seed (\d+)\)", part.get("description", ""))
-        if found and found.group(1) == dataset and (others := [s for s in seeds if s != int(found.group(2))]):
-            notes.append(f"The preset was pretrained on {dataset}'s train split of seed {found.group(2)}: the test "
-                         f"splits of seed(s) {others} hold some of those inputs (unlabelled; their labels were never "
-                         "used), so the transfer arm has seen them. Seed " + found.group(2) + "'s comparison is clean.")
+        source = part.get("train_split_of") or {}
+        seed = source.get("seed")
+        if source.get("dataset") == dataset and (others := [s for s in seeds if s != seed]):
+            notes.append(f"The preset was pretrained on {dataset}'s train split of seed {seed}: the test splits of "
+                         f"seed(s) {others} hold some of those inputs (unlabelled; their labels were never used), so "
+                         f"the transfer arm has seen them. Seed {seed}'s comparison is clean.")
     return notes
 
 

@@ -187,17 +187,27 @@ def text_column(values: Any, where: str, column: str) -> np.ndarray:
     >>> text_column(["a", 1], "f.csv", "c").tolist()
     ['a', '1']
     """
-    import pandas as pd
-
-    series = pd.Series(np.asarray(values, dtype=object))
-    missing = series.isna().to_numpy() | series.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy()
+    missing = missing_cells(values)
     if missing.any():
         i = int(np.flatnonzero(missing)[0])
         raise DataValidationError(
             f"{where}: column '{column}', {csv_row(i)} is missing (empty or NaN); expected a value "
             f"({int(missing.sum())} missing cell(s) in this column)."
         )
-    return np.array([str(v) for v in series], dtype=object)
+    return np.array([str(v) for v in np.asarray(values, dtype=object)], dtype=object)
+
+
+def missing_cells(values: Any) -> np.ndarray:
+    """Which cells are missing: None, NaN or a blank string (a bool per cell).
+
+    Example:
+    >>> missing_cells(["a", " ", None, float("nan"), 0]).tolist()
+    [False, True, True, True, False]
+    """
+    import pandas as pd
+
+    series = pd.Series(np.asarray(values, dtype=object))
+    return series.isna().to_numpy() | series.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy()
 
 
 # Digits with optional thousands groups (",", ".", space, apostrophe) and an optional decimal part.

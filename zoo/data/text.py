@@ -153,6 +153,20 @@ def fit_tokenizer(train_texts: Sequence[str], vocab_size: int = 8000, lowercase:
     )
 
 
+def from_vocabulary_file(settings: dict[str, Any]) -> bool:
+    """Whether a run's texts can be tokenized again from its `vocabulary.txt` (`tokenizer_from_file`):
+    its `meta["tokenizer"]` is a WordPiece of known lowercasing, without a keras-hub preset's
+    start/end packing.
+
+    Example:
+    >>> from_vocabulary_file({"kind": "WordPiece", "lowercase": True})
+    True
+    >>> from_vocabulary_file({"kind": "BertTokenizer", "lowercase": None, "packing": {"start_id": 2}})
+    False
+    """
+    return settings.get("lowercase") is not None and not settings.get("packing")
+
+
 def tokenizer_from_file(path: str | os.PathLike, size: int, lowercase: bool = True) -> Any:
     """The WordPiece tokenizer of a run's `vocabulary.txt` (one token a line, `[PAD]` first), checked
     against the model's vocabulary size so a file of another run is refused, not silently misread.

@@ -227,7 +227,7 @@ def check_dataset(task: Task, data: Dataset) -> None:
         else:
             validate.check_finite(np.asarray(split.y, dtype="float64").reshape(len(split.y), -1), f"{where}, target")
     if classes:
-        validate.check_two_classes(data.train.y, f"{task.dataset} (train)")
+        validate.check_two_classes(data.train.y, f"{task.dataset} (train)", data.meta.get("class_names"))
 
 
 def class_weights(y: np.ndarray, mode: str | list[float] | dict | None) -> dict[int, float] | None:

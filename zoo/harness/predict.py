@@ -106,11 +106,10 @@ def _listed_texts(rows: Sequence[Any] | np.ndarray) -> list[str]:
     """A list of texts as str, refusing a missing one (None, NaN, empty or blank): the model has no
     tokens to read there, and its masked mean over none is NaN."""
     texts = list(rows)
-    missing = [i for i, t in enumerate(texts)
-               if t is None or (isinstance(t, float) and np.isnan(t)) or not str(t).strip()]
-    if missing:
+    missing = np.flatnonzero(common.missing_cells(texts))
+    if missing.size:
         raise DataValidationError(f"text {missing[0]} (0-based) is missing (None, NaN, empty or blank; "
-                                  f"{len(missing)} such text(s)); expected a text to classify in every row.")
+                                  f"{missing.size} such text(s)); expected a text to classify in every row.")
     return [str(t) for t in texts]
 
 
@@ -123,7 +122,7 @@ def _text_inputs(model: Any, run_dir: Path, spec: dict[str, Any], rows: Any) -> 
                           "(runs trained before they did cannot encode new texts); train the run again, or pass "
                           "token ids shaped as the model's inputs.")
     settings = spec["tokenizer"]
-    if settings.get("lowercase") is None or settings.get("packing"):
+    if not text.from_vocabulary_file(settings):
         raise ConfigError(f"{run_dir}: the run's texts were tokenized by its preset's own {settings.get('kind')} "
                           "(a keras-hub preset), which predict does not rebuild; pass token ids shaped as the "
                           "model's inputs (zoo.transfer.tokenize_for_preset makes them).")
