@@ -100,6 +100,15 @@ def test_report_pairs_gains_by_seed(higher_is_better, tmp_path):
     assert {p.name for p in tmp_path.iterdir()} == {"transfer.json", "transfer.md", "gain.png"}
 
 
+def test_report_shows_the_labelled_counts_of_every_seed():
+    # FD001's label budgets are engines: each seed's engines give another number of windows.
+    rows = [{"seed": seed, "label_fraction": 0.01, "labelled_examples": n, "arm": "scratch", "score": 20.0,
+             "epochs": 4, "seconds_per_epoch": 1.0} for seed, n in ((0, 141), (1, 247), (2, 190))]
+    report = TransferReport("presets/p", "demo/x", "rmse", False, rows, {}, {})
+    assert report.summary()[0]["labelled_counts"] == [141, 190, 247]
+    assert "| 1% | 141-247 | scratch |" in report.table()
+
+
 def test_a_lower_is_better_metric_signs_the_gain(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(60, 6, 2)).astype("float32")

@@ -844,8 +844,8 @@ class TransferReport:
                 scores = np.array([runs[k]["score"] for k in sorted(runs)])
                 gains = np.array([sign * (runs[k]["score"] - scratch[k]["score"]) for k in sorted(runs) if k in scratch])
                 out.append({
-                    "label_fraction": f, "arm": arm, "labelled_examples": int(np.mean([r["labelled_examples"] for r
-                                                                                       in runs.values()])),
+                    "label_fraction": f, "arm": arm,
+                    "labelled_counts": sorted({int(r["labelled_examples"]) for r in runs.values()}),
                     "seeds": len(scores), "mean": float(scores.mean()), "std": float(scores.std(ddof=1)) if len(
                         scores) > 1 else 0.0,
                     "gain_mean": float(gains.mean()) if arm != "scratch" else 0.0,
@@ -864,7 +864,9 @@ class TransferReport:
                  "|---|---|---|---|---|---|---|---|"]
         for r in self.summary():
             gain = "" if r["arm"] == "scratch" else f"{r['gain_mean']:+.4f} ± {r['gain_std']:.4f}"
-            lines.append(f"| {100 * r['label_fraction']:g}% | {r['labelled_examples']} | {r['arm']} | {r['mean']:.4f} "
+            counts = r["labelled_counts"]
+            n = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+            lines.append(f"| {100 * r['label_fraction']:g}% | {n} | {r['arm']} | {r['mean']:.4f} "
                          f"| {r['std']:.4f} | {gain} | {r['seconds_per_epoch']:.3f} | {r['epochs']:.1f} |")
         return "\n".join(lines + [""] + [f"- {n}" for n in self.notes])
 
