@@ -186,6 +186,17 @@ def test_bad_run_settings_are_refused_before_a_run_directory_is_made(tmp_path, k
     assert not any(tmp_path.iterdir())
 
 
+def test_a_model_that_fails_to_build_leaves_no_run_directory_but_an_existing_one_stays(tmp_path):
+    with pytest.raises(ConfigError, match="hidden_units must be a list of integers >= 1"):
+        zoo.fit("medical/breast_cancer_diagnosis", out_dir=tmp_path, verbose=0, backbone_params={"hidden_units": [0]})
+    assert not any(tmp_path.iterdir())  # before: a directory with only config.json, and the next run got "-2"
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    with pytest.raises(ConfigError, match="hidden_units must be a list of integers >= 1"):
+        zoo.fit("medical/breast_cancer_diagnosis", run_dir=mine, verbose=0, backbone_params={"hidden_units": [0]})
+    assert (mine / "config.json").is_file()  # a directory the user named is theirs: kept
+
+
 def test_evaluate_without_a_run_directory_is_a_config_error():
     with pytest.raises(ConfigError, match="run_dir must be a run directory's path"):
         zoo.evaluate(None)

@@ -592,6 +592,7 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
     chief = is_chief(strategy)  # only the chief writes the run directory (multi-worker)
     run_dir = Path(run_dir) if run_dir is not None else _new_run_dir(out_dir, task, config.seed, chief)
     preset = preset_summary(task.backbone.preset) if task.backbone.preset else None  # its files hashed once
+    created = chief and not run_dir.exists()
     if chief:
         record = {**dataclasses.asdict(config), "versions": _versions(),
                   "data": {**{k: data.meta.get(k) for k in ("source", "sha256", "split")}, "passed_in": passed_in,
@@ -605,8 +606,14 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
         if "vocabulary" in data.meta:
             (run_dir / "vocabulary.txt").write_text("\n".join(data.meta["vocabulary"]) + "\n")
 
-    members = [_train_member(task, data, config, strategy, dtype, run_dir if n == 1 else run_dir / "members" / str(i),
-                             config.seed * n + i, chief=chief, verbose=verbose, ensemble=n > 1) for i in range(n)]
+    try:
+        members = [_train_member(task, data, config, strategy, dtype,
+                                 run_dir if n == 1 else run_dir / "members" / str(i), config.seed * n + i,
+                                 chief=chief, verbose=verbose, ensemble=n > 1) for i in range(n)]
+    except BaseException:
+        if created:
+            _remove_if_unstarted(run_dir)
+        raise
     seconds = sum(m.train_seconds for m in members)  # a member a resumed run loaded keeps its own training time
     model, history = members[0].model, members[0].history
     if n > 1:
@@ -632,6 +639,14 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
         (run_dir / "history.json").write_text(json.dumps(history, indent=2))
         (run_dir / "report.json").write_text(json.dumps(report, indent=2))
     return Run(run_dir, model, history, report, task)
+
+
+def _remove_if_unstarted(run_dir: Path) -> None:
+    """Delete a run directory this run created if it holds only what `run` writes before training
+    (a model that failed to build leaves no directory behind); keep it once training saved anything."""
+    before_training = {"config.json", INPUTS_FILE, "vocabulary.txt"}
+    if all(p.is_dir() or p.relative_to(run_dir).as_posix() in before_training for p in run_dir.rglob("*")):
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def _saved_config(run_dir: str | os.PathLike) -> dict[str, Any]:
