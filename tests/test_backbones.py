@@ -2,6 +2,8 @@
 config round-trip, save/load with identical predictions in safe mode, a fit step, frozen weights
 (BatchNorm statistics included) unchanged, unfreeze, and local keras-hub presets."""
 
+import warnings
+
 import keras
 import keras_hub
 import numpy as np
@@ -120,6 +122,26 @@ def test_unfreeze_makes_exactly_the_chosen_layers_trainable_and_takes_effect():
     np.testing.assert_array_equal(frozen, backbone.get_layer("stem_conv").kernel.numpy())
     assert not np.array_equal(chosen, backbone.get_layer("stage1_block0_conv2").kernel.numpy())
     assert "accuracy" in model.evaluate(x, y, return_dict=True, verbose=0)
+
+
+def test_a_partly_unfrozen_model_reloads_with_the_same_layers_frozen_and_its_optimizer_state(tmp_path):
+    backbone = make("cnn")
+    model = transfer_model(backbone, build_head(HeadConfig("binary"), backbone.output_dim), freeze=True)
+    model.compile("adam", "binary_crossentropy")
+    unfreeze(model, num_layers=2)  # BatchNorm stays frozen too
+    x, y = sample_inputs("cnn", 16), np.arange(16) % 2
+    model.fit(x, y, epochs=1, batch_size=4, verbose=0)
+    model.save(tmp_path / "m.keras")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # before: "Skipping variable loading for optimizer 'adam'" (state lost)
+        loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    assert [v.path.split("/")[-2:] for v in loaded.trainable_weights] == [
+        v.path.split("/")[-2:] for v in model.trainable_weights]  # 4 of them; before: every BatchNorm's too
+    for mine, theirs in zip(model.optimizer.variables, loaded.optimizer.variables, strict=True):
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+    mean = get_backbone(loaded).get_layer("stem_bn").moving_mean.numpy().copy()
+    loaded.fit(x, y, epochs=1, batch_size=4, verbose=0)  # training on after the reload: BatchNorm still frozen
+    np.testing.assert_array_equal(mean, get_backbone(loaded).get_layer("stem_bn").moving_mean.numpy())
 
 
 def test_unfreeze_all_and_none():

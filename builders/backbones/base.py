@@ -25,10 +25,24 @@ class Backbone(keras_hub.models.Backbone):
         # do not depend on how many models were built before.
         kwargs.setdefault("name", f"{self.registered_name}_backbone")
         trainable = kwargs.pop("trainable", True)
+        frozen = set(kwargs.pop("frozen_layers", ()))
         super().__init__(*args, **kwargs)
         # Set after building so the flag reaches every sub-layer: a frozen backbone stays frozen when
         # a saved model is loaded (passing trainable=False to keras.Model only marks the outer model).
         self.trainable = trainable
+        for layer in self._flatten_layers(include_self=False, recursive=True):
+            if layer.name in frozen:
+                layer.trainable = False
+
+    def get_config(self) -> dict:
+        """The constructor's arguments, plus `frozen_layers`: the sub-layers a trainable backbone keeps
+        frozen (e.g. BatchNorm after `builders.unfreeze`), so a reloaded model trains the same weights."""
+        config = super().get_config()
+        frozen = sorted({layer.name for layer in self._flatten_layers(include_self=False, recursive=True)
+                         if not layer.trainable}) if self.trainable else []
+        if frozen:
+            config["frozen_layers"] = frozen
+        return config
 
     @property
     def output_dim(self) -> int:
