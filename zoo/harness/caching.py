@@ -71,7 +71,8 @@ def can_cache(task: Task | None, model: keras.Model, *, augment: bool = False) -
     if not model.compiled:
         return False, "off: the model is not compiled"
     strategy = model.distribute_strategy
-    if strategy.num_replicas_in_sync > 1 or type(strategy).__name__ != "_DefaultDistributionStrategy":
+    default = not tf.distribute.has_strategy() and strategy is tf.distribute.get_strategy()  # no tf.distribute
+    if strategy.num_replicas_in_sync > 1 or not default:
         # The cached head's one-call epochs update variables outside a replica context, which a tf.distribute
         # strategy's variables refuse (MirroredStrategy, even with one replica).
         return False, (f"off: {type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s) (feature "
