@@ -241,6 +241,17 @@ def test_decimal_and_thousands_options_read_formatted_numbers(tmp_path):
         load_dataset("csv_tabular", path=dollar, target="y", decimals=",")
 
 
+def test_numbers_written_with_a_unit_are_refused_not_made_categories(tmp_path):
+    rows = [f"{20 + i % 50} yrs,{'north' if i % 3 else 'south'},{i % 2}" for i in range(120)]
+    path = _write(tmp_path / "units.csv", ["age,region,y", *rows])
+    # before: 'age' silently became a categorical column of 50 values
+    with pytest.raises(DataValidationError, match="column 'age' reads as text but holds numbers with a unit such as "
+                                                  "'20 yrs'"):
+        generic.load_csv_tabular(path, "y")
+    assert generic.load_csv_tabular(path, "y", categorical=["age", "region"]).meta["categorical_names"] == [
+        "age", "region"]
+
+
 def test_high_cardinality_categorical_column_warns(tmp_path):
     rows = [f"c{i},{i % 7},{i % 2}" for i in range(120)]
     path = _write(tmp_path / "ids.csv", ["customer,visits,y", *rows])
@@ -249,6 +260,21 @@ def test_high_cardinality_categorical_column_warns(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error", validate.HighCardinalityWarning)
         generic.load_csv_tabular(path, "y", drop=["customer"])
+
+
+def test_an_id_or_text_column_as_the_target_is_named_not_reported_as_an_empty_split(tmp_path):
+    rows = [f"c{i},{i % 7},{i % 2}" for i in range(120)]
+    path = _write(tmp_path / "ids.csv", ["customer,visits,y", *rows])
+    # before: "(val): the split is empty ... too small for the requested split fractions"
+    with pytest.raises(DataValidationError, match="target 'customer' has 120 classes in 120 rows, 120 of them with a "
+                                                  "single row: it looks like an id or a text column"):
+        generic.load_csv_tabular(path, "customer")
+    texts = _write(tmp_path / "t.csv", ["text,label", *[f"note number {i},{i % 2}" for i in range(60)]])
+    with pytest.raises(DataValidationError, match="--text-column names the text, --target the label"):
+        generic.load_text_csv(texts, text_column="label", target="text")
+    assert generic.load_csv_tabular(path, "visits", drop=["customer"]).meta["num_classes"] == 7  # few classes: fine
+    with pytest.raises(ConfigError, match="path= must be a file or folder path or a pandas DataFrame, got list"):
+        load_dataset("csv_tabular", path=[1, 2], target="y")  # before: pathlib's TypeError
 
 
 def test_registry_converts_and_checks_option_types(tmp_path):
@@ -275,6 +301,22 @@ def _series(order=None, repeat=False) -> list[str]:
     if order is not None:
         rows = [rows[i] for i in order]
     return ["machine,cycle,vib,rul", *rows]
+
+
+def test_timeseries_features_are_scaled_with_the_training_rows_statistics_only(tmp_path):
+    rng = np.random.default_rng(0)  # readings near 9,000 rpm: unscaled, an LSTM saturates and predicts a constant
+    rows = [f"m{u},{t},{9000 + 50 * u + rng.normal():.3f},{40 - t}" for u in range(10) for t in range(15)]
+    path = _write(tmp_path / "m.csv", ["machine,step,rpm,rul", *rows])
+    ds = generic.load_timeseries_csv(path, "rul", window=5, group="machine", time_column="step", seed=1)
+    raw = generic.load_timeseries_csv(path, "rul", window=5, group="machine", time_column="step", seed=1,
+                                      scaler=None)
+    train_rpm = [9000 + 50 * int(m[1:]) for m in ds.meta["train_groups"]]
+    assert ds.meta["scaler"]["offset"][0] == pytest.approx(np.mean(train_rpm), abs=0.5)  # train rows only
+    np.testing.assert_allclose(ds.test.x, (raw.test.x - ds.meta["scaler"]["offset"][0]) / ds.meta["scaler"]["scale"][0],
+                               rtol=1e-5, atol=1e-4)
+    assert abs(float(ds.train.x.mean())) < 0.2 and raw.train.x.min() > 8000 and "scaler" not in raw.meta
+    chrono = generic.load_timeseries_csv(path, "rul", window=5, scaler="minmax", drop=["machine"])
+    assert chrono.train.x.min() == pytest.approx(0.0) and chrono.train.x.max() == pytest.approx(1.0, abs=1e-6)
 
 
 def test_timeseries_duplicate_times_raise_and_unsorted_rows_warn(tmp_path):

@@ -123,6 +123,11 @@ def test_imbalance_warning(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert validate.warn_imbalance(np.array([0, 1] * 10), "balanced") is False
+    many = np.repeat(np.arange(300), np.arange(1, 301))  # 300 classes: before, a 4,000-character line
+    with pytest.warns(validate.ImbalanceWarning) as caught:
+        validate.warn_imbalance(many, "train", class_names=[str(c) for c in range(300)])
+    assert "the 5 smallest of 300 classes {0: 1, 1: 2, 2: 3, 3: 4, 4: 5}" in str(caught[0].message)
+    assert len(str(caught[0].message)) < 300
 
 
 def test_empty_split():

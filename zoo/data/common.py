@@ -227,6 +227,32 @@ def strip_number_symbols(cell: str) -> str:
     return "".join(c for c in cell if c != "%" and unicodedata.category(c) != "Sc").strip()
 
 
+_NUMBER_WITH_UNIT = re.compile(r"[+-]?\d+(?:[.,]\d+)?\s*[^\W\d_]{1,8}\.?")
+
+
+def number_with_unit_example(values: Any, *, min_distinct: int = 20) -> str | None:
+    """A cell showing that a text column holds numbers followed by a unit (`67 yrs`, `5.2kg`), else None.
+
+    The column qualifies as in `formatted_number_example`: more than half of its non-missing
+    cells match, and its values are mostly distinct (a measurement, not codes such as `1st`).
+
+    Args:
+        values: array-like. The column as read (str or None/NaN).
+        min_distinct: int. How many distinct values always count as mostly distinct.
+
+    Example:
+    >>> number_with_unit_example([f"{i} yrs" for i in range(30)])
+    '0 yrs'
+    >>> number_with_unit_example(["A11", "A12"] * 20) is None
+    True
+    """
+    cells = [v.strip() for v in np.asarray(values, dtype=object).reshape(-1) if isinstance(v, str) and v.strip()]
+    matching = [c for c in cells if _NUMBER_WITH_UNIT.fullmatch(c)]
+    if len(matching) * 2 <= len(cells) or len(set(cells)) <= min(min_distinct, len(cells) / 2):
+        return None
+    return matching[0]
+
+
 def formatted_number_example(values: Any, *, min_distinct: int = 20) -> str | None:
     """A cell showing that a text column holds numbers written with symbols or separators, else None.
 

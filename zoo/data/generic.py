@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from zoo.data import common, splits, tabular, validate
+from zoo.data.cmapss_fd001 import apply_scaler, fit_scaler
 from zoo.data.sources import sha256
 from zoo.data.types import Dataset, Split
 from zoo.errors import ConfigError, DataNotFoundError, DataValidationError
@@ -221,6 +222,13 @@ def _target(frame: Any, target: str, task: str, where: str,
         if distinct := _continuous(frame[target].to_numpy(dtype=object)):
             raise DataValidationError(f"{where}: target '{target}' has {distinct} distinct values; {regression_hint}.")
         y, names = encode_labels(frame[target].to_numpy(dtype=object), where, target)
+        singletons = int((np.bincount(y, minlength=len(names)) == 1).sum())
+        if len(names) > 20 and 2 * singletons > len(names):  # an id or free-text column, not labels
+            raise DataValidationError(
+                f"{where}: target '{target}' has {len(names)} classes in {len(y)} rows, {singletons} of them with a "
+                "single row: it looks like an id or a text column, not labels (a class needs rows to train on and "
+                "to test with). Check the target column (text/classification: --text-column names the text, "
+                "--target the label).")
         return y, {"num_classes": len(names), "class_names": names, "target_name": target}
     y = common.numeric_column(frame[target].to_numpy(dtype=object), where, target).astype(np.float32)
     return y, {"target_name": target}
@@ -336,6 +344,14 @@ def _check_formatted_numbers(values: np.ndarray, where: str, column: str) -> Non
             "decimal and thousands options for the file's number format (e.g. {\"decimal\": \",\"} for "
             "50,12 or {\"thousands\": \",\"} for $50,123; currency symbols and % are then removed), or list "
             "the column in categorical if it really is a category."
+        )
+    example = common.number_with_unit_example(values)
+    if example is not None:
+        raise DataValidationError(
+            f"{where}: column '{column}' reads as text but holds numbers with a unit such as '{example}', which "
+            "would make each value a category of its own. Remove the unit (in pandas, e.g. "
+            r"frame[column].str.extract(r'([\d.]+)').astype(float)), or list the column in categorical if it "
+            "really is a category."
         )
 
 
@@ -1149,6 +1165,7 @@ def load_timeseries_csv(
     test_fraction: float = 0.2,
     val_fraction: float = 0.2,
     stride: int = 1,
+    scaler: str | None = "standard",
     encoding: str = "utf-8-sig",
     delimiter: str = ",",
     decimal: str = ".",
@@ -1158,8 +1175,10 @@ def load_timeseries_csv(
 
     Each example is `window` consecutive rows of the `features` (default: every numeric column
     except the target, group, time and `drop` columns) and its label is `target` on the window's
-    last row. The target is never an input feature. Values are not normalized (the model's
-    `Normalization` layer adapts on train). Rows are in file order, or sorted by `time_column`:
+    last row. The target is never an input feature. Features are scaled with statistics of the
+    training split's rows only (`meta["scaler"]`; `zoo predict` and exported models apply the same
+    scaler to raw rows): unscaled readings such as 9,000 rpm saturate a recurrent layer, and every
+    window would get the same prediction. Rows are in file order, or sorted by `time_column`:
     a time repeated within a series raises `DataValidationError`; without `time_column`, a
     column named like a time (`time`, `date`, `cycle`, `step`, ...) that goes backwards within a
     series warns (`validate.TimeOrderWarning`).
@@ -1184,6 +1203,8 @@ def load_timeseries_csv(
         test_fraction: float. Share of groups (or last rows) for test.
         val_fraction: float. Share of the remaining groups (or rows) for validation.
         stride: int. Step between windows.
+        scaler: optional str. `"standard"` (zero mean, unit variance per feature), `"minmax"` (to
+            [0, 1]), or None (raw values, e.g. when they are already scaled).
         encoding: str. The file's text encoding.
         delimiter: str. The field separator.
         decimal: str. The decimal mark of the file's numbers (`","` for `50,12`; see `read_csv`).
@@ -1291,6 +1312,12 @@ def load_timeseries_csv(
     }
     for name, split in parts:
         validate.check_finite(split.x, f"{where} ({name})", feature_list)
+    if scaler is not None:
+        train_groups = set(meta_split.get("train_groups", ()))
+        train_rows = (np.flatnonzero([i in train_groups for i in ids]) if ids is not None
+                      else np.arange(*bounds["train"]))
+        meta["scaler"] = fit_scaler(x_rows[train_rows], scaler)
+        parts = [(name, Split(apply_scaler(split.x, meta["scaler"]), split.y)) for name, split in parts]
     _check(parts, task, meta, where)
     train, val, test = (s for _, s in parts)
     return Dataset(train, val, test, meta)
@@ -1306,6 +1333,9 @@ def _registered(
         raise ConfigError(
             f"Dataset '{name}' reads your own file: give path= (on the command line, --data PATH)."
         )
+    if not is_frame(path) and not isinstance(path, (str, os.PathLike)):
+        raise ConfigError(f"Dataset '{name}': path= must be a file or folder path or a pandas DataFrame, got "
+                          f"{type(path).__name__} (a column or an array: make a DataFrame of the columns first).")
     resolved = path if is_frame(path) else Path(path)
     if not is_frame(path) and not resolved.is_absolute() and not resolved.exists() and data_dir:
         resolved = Path(data_dir) / resolved

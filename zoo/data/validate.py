@@ -265,13 +265,15 @@ def warn_imbalance(
 
     def label(v: Any) -> str:
         if class_names is not None and np.issubdtype(type(v), np.integer) and 0 <= v < len(class_names):
-            return f"{v} ({class_names[v]})"
+            return str(v) if class_names[v] == str(v) else f"{v} ({class_names[v]})"
         return str(v)
 
-    all_counts = ", ".join(f"{label(v)}: {c}" for v, c in zip(values, counts, strict=True))
+    shown = range(len(values)) if len(values) <= 10 else sorted(np.argsort(counts, kind="stable")[:5])
+    listed = ", ".join(f"{label(values[j])}: {counts[j]}" for j in shown)
+    what = "class counts" if len(values) <= 10 else f"the 5 smallest of {len(values)} classes"
     warnings.warn(
         f"{where}: class {label(values[i])} has {counts[i]} of {y.size} rows ({100 * share[i]:.1f}%), "
-        f"below the {100 * threshold:.1f}% threshold; class counts {{{all_counts}}}. "
+        f"below the {100 * threshold:.1f}% threshold; {what} {{{listed}}}. "
         "Accuracy will mislead: report F1, recall or PR-AUC, or weight the classes.",
         ImbalanceWarning,
         stacklevel=2,
