@@ -11,6 +11,7 @@ import pytest
 import zoo
 from zoo.cli import main
 from zoo.data import validate
+from zoo.data.cmapss_fd001 import apply_scaler
 from zoo.errors import ConfigError, DataValidationError
 
 TINY_TRANSFORMER = {"hidden_dim": 16, "num_layers": 1, "num_heads": 2, "intermediate_dim": 16}
@@ -131,7 +132,8 @@ def test_a_timeseries_run_predicts_each_series_from_its_last_window(tmp_path):
     from zoo.export import load_run_model
 
     by_hand = [new[new.pump == p][["pressure", "noise"]].to_numpy("float32")[-5:] for p in out.index]
-    expected = load_run_model(run.run_dir).predict(np.stack(by_hand), verbose=0).ravel()
+    scaler = json.loads((run.run_dir / "inputs.json").read_text())["scaler"]  # the training rows' statistics
+    expected = load_run_model(run.run_dir).predict(apply_scaler(np.stack(by_hand), scaler), verbose=0).ravel()
     np.testing.assert_allclose(out["predicted"].to_numpy(), expected, rtol=1e-5, atol=1e-5)
     assert zoo.predict(run.run_dir, new).index.tolist() == ["p0", "p1", "p2"]  # the table's order of series
     trajectory = zoo.predict(run.run_dir, shuffled, every_window=True)  # each window's end: steps 4..29
@@ -150,6 +152,18 @@ def test_a_timeseries_run_predicts_each_series_from_its_last_window(tmp_path):
     (run.run_dir / "inputs.json").write_text(json.dumps(spec))
     with pytest.raises(ConfigError, match="train the run again"):
         zoo.predict(run.run_dir, new)
+
+
+def test_a_null_data_option_on_the_command_line_turns_the_option_off(tmp_path, capsys):
+    _pumps(0).to_csv(tmp_path / "pumps.csv", index=False)
+    options = '{"window": 5, "group": "pump", "time_column": "step", "scaler": null}'
+    assert main(["train", "timeseries/regression", "--data", str(tmp_path / "pumps.csv"), "--target", "rul",
+                 "--data-options", options, "--epochs", "1", "--backbone-params", '{"units": 4}', "--quiet",
+                 "--out", str(tmp_path / "runs")]) == 0
+    run_dir = next((tmp_path / "runs").iterdir())
+    # before: the null was dropped, so the loader's default (standard scaling) ran instead of raw values
+    assert json.loads((run_dir / "config.json").read_text())["task"]["data_options"]["scaler"] is None
+    assert json.loads((run_dir / "inputs.json").read_text()).get("scaler") is None
 
 
 def test_a_cmapss_run_predicts_nasa_test_file_as_its_test_split(tmp_path, capsys):

@@ -118,8 +118,9 @@ def resolve_task(args: argparse.Namespace):
     if args.data_options is not None and not isinstance(args.data_options, dict):
         raise ConfigError(f"--data-options must be a JSON object such as '{{\"drop\": [\"id\"]}}', "
                           f"got {json.dumps(args.data_options)}.")
-    given = {"path": args.data, "target": args.target, "text_column": args.text_column, **(args.data_options or {})}
-    task.data_options.update({k: v for k, v in given.items() if v is not None})
+    flags = {"path": args.data, "target": args.target, "text_column": args.text_column}
+    # An explicit null in --data-options is kept: it turns an option off (e.g. {"smoothing": null} for raw sensors).
+    task.data_options.update({**{k: v for k, v in flags.items() if v is not None}, **(args.data_options or {})})
     return task
 
 
@@ -166,7 +167,8 @@ def model_card(task) -> str:
              f"lr {task.training.learning_rate}"
              + (f", an ensemble of {task.training.ensemble} models (outputs averaged)" if task.training.ensemble > 1 else ""),
              "",
-             f"Metrics: primary {task.primary_metric}; tracked {', '.join(task.metrics)}", "", "Published baselines:"]
+             f"Metrics: {task.primary_metric} on the test split (primary); logged while training: "
+             f"{', '.join(task.metrics)}", "", "Published baselines:" + ("" if task.baselines else " none (your data)")]
     for b in task.baselines:
         better = "higher" if b.higher_is_better else "lower"
         lines.append(f"  {b.metric} {b.value} ({better} is better) - {b.model}; {b.citation}")

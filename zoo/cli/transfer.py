@@ -108,7 +108,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
                       objective_options=options, verbose=0 if args.quiet else 2)
     card = result.card
     print(f"pretrained {card['name']} on {card['corpus']} ({card['num_examples']} examples): {card['objective']}, "
-          f"{card['epochs']} epochs, loss {result.history['loss'][0]:.4f} -> {card['final_loss']:.4f}, "
+          f"{card['epochs']} epoch{'s' if card['epochs'] != 1 else ''}, loss {result.history['loss'][0]:.4f} -> {card['final_loss']:.4f}, "
           f"{card['seconds']:.0f} s")
     print(f"preset directory: {result.preset_dir}")
     return 0
