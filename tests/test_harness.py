@@ -4,6 +4,7 @@ import json
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 
 import zoo
@@ -262,6 +263,13 @@ def test_a_run_given_its_data_in_python_is_evaluated_only_on_that_data(tmp_path)
     with pytest.raises(ChecksumError, match=r"not the data the run was trained on.*pass the same Dataset again"):
         zoo.evaluate(other.run_dir)
     assert zoo.evaluate(other.run_dir, data=half)["test"]["accuracy"] == other.report["test"]["accuracy"]
+    frame = pd.DataFrame(full.train.x["numeric"][:, :3], columns=["a", "b", "c"]).assign(y=full.train.y)
+    own = zoo.fit("tabular/classification", data=zoo.data.load_dataset("csv_tabular", path=frame, target="y"),
+                  out_dir=tmp_path, epochs=1, verbose=0)
+    with pytest.raises(ConfigError, match=r"cannot be reloaded from the run's files alone .*pass the same Dataset "
+                                          r"again as data=\. The command line cannot pass a Dataset") as error:
+        zoo.evaluate(own.run_dir)
+    assert "--data PATH" not in str(error.value)  # before: zoo train's flags, which zoo evaluate does not have
 
 
 

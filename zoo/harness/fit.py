@@ -724,7 +724,11 @@ def run_data(run_dir: str | os.PathLike, task: Task, config: RunConfig, data: Da
     except ZooError as error:
         if not given:
             raise
-        raise ConfigError(f"{run_dir}: its data cannot be reloaded ({error}).{given}") from None
+        # (Not the loader's own message: its hints are `zoo train`'s flags, which evaluate and export do not take.)
+        raise ConfigError(f"{run_dir}: its data cannot be reloaded from the run's files alone ({type(error).__name__}"
+                          f" from its loader).{given} The command line cannot pass a Dataset: evaluate or export "
+                          "such a run in Python (zoo.evaluate(run_dir, data=...), zoo.export.export(run_dir, "
+                          "data=...)).") from None
     check_same_data(saved.get("sha256"), prepared.meta.get("sha256"), str(run_dir))
     if saved.get("fingerprint") not in (None, data_fingerprint(prepared)):
         raise ChecksumError(
