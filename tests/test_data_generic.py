@@ -252,9 +252,13 @@ def test_numbers_written_with_a_unit_are_refused_not_made_categories(tmp_path):
         "age", "region"]
 
 
+def _customers(tmp_path):
+    """A CSV with an id column ('customer', one value per row), a 7-value column and a binary 'y'."""
+    return _write(tmp_path / "ids.csv", ["customer,visits,y", *[f"c{i},{i % 7},{i % 2}" for i in range(120)]])
+
+
 def test_high_cardinality_categorical_column_warns(tmp_path):
-    rows = [f"c{i},{i % 7},{i % 2}" for i in range(120)]
-    path = _write(tmp_path / "ids.csv", ["customer,visits,y", *rows])
+    path = _customers(tmp_path)
     with pytest.warns(validate.HighCardinalityWarning, match="'customer' has 120 distinct values in 120 rows"):
         generic.load_csv_tabular(path, "y")
     with warnings.catch_warnings():
@@ -263,8 +267,7 @@ def test_high_cardinality_categorical_column_warns(tmp_path):
 
 
 def test_an_id_or_text_column_as_the_target_is_named_not_reported_as_an_empty_split(tmp_path):
-    rows = [f"c{i},{i % 7},{i % 2}" for i in range(120)]
-    path = _write(tmp_path / "ids.csv", ["customer,visits,y", *rows])
+    path = _customers(tmp_path)
     # before: "(val): the split is empty ... too small for the requested split fractions"
     with pytest.raises(DataValidationError, match="target 'customer' has 120 classes in 120 rows, 120 of them with a "
                                                   "single row: it looks like an id or a text column"):

@@ -6,7 +6,7 @@ import dataclasses
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -246,11 +246,17 @@ def number_with_unit_example(values: Any, *, min_distinct: int = 20) -> str | No
     >>> number_with_unit_example(["A11", "A12"] * 20) is None
     True
     """
+    return next(iter(_mostly_matching(values, _NUMBER_WITH_UNIT.fullmatch, min_distinct)), None)
+
+
+def _mostly_matching(values: Any, matches: Callable[[str], Any], min_distinct: int) -> list[str]:
+    """The cells `matches` accepts, when more than half of the non-missing cells are such and the
+    column's values are mostly distinct (more than `min_distinct`, or than half the cells); else []."""
     cells = [v.strip() for v in np.asarray(values, dtype=object).reshape(-1) if isinstance(v, str) and v.strip()]
-    matching = [c for c in cells if _NUMBER_WITH_UNIT.fullmatch(c)]
+    matching = [c for c in cells if matches(c)]
     if len(matching) * 2 <= len(cells) or len(set(cells)) <= min(min_distinct, len(cells) / 2):
-        return None
-    return matching[0]
+        return []
+    return matching
 
 
 def formatted_number_example(values: Any, *, min_distinct: int = 20) -> str | None:
@@ -271,9 +277,6 @@ def formatted_number_example(values: Any, *, min_distinct: int = 20) -> str | No
     >>> formatted_number_example(["north", "south"] * 20) is None
     True
     """
-    cells = [v.strip() for v in np.asarray(values, dtype=object).reshape(-1) if isinstance(v, str) and v.strip()]
-    matching = [c for c in cells if _FORMATTED_NUMBER.fullmatch(strip_number_symbols(c))]
-    if len(matching) * 2 <= len(cells) or len(set(cells)) <= min(min_distinct, len(cells) / 2):
-        return None
+    matching = _mostly_matching(values, lambda c: _FORMATTED_NUMBER.fullmatch(strip_number_symbols(c)), min_distinct)
     plain = re.compile(r"[+-]?\d+(?:\.\d+)?")
     return next((c for c in matching if not plain.fullmatch(c)), None)
