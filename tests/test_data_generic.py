@@ -158,6 +158,23 @@ def test_load_images_folder_layouts(tmp_path):
     assert small.train.x.shape[1:] == (3, 3, 1)
 
 
+def test_image_folders_are_read_with_their_subfolders_and_16_bit_images_are_refused(tmp_path):
+    from PIL import Image
+
+    _png_folder(tmp_path / "nested", n=4)
+    (tmp_path / "nested" / "cats" / "more").mkdir()
+    for i in range(3):  # before: images in a class's subfolder were dropped without a word
+        Image.fromarray(np.full((6, 4), 200, np.uint8)).save(tmp_path / "nested" / "cats" / "more" / f"{i}.png")
+    assert len(generic.load_images(tmp_path / "nested").extra["files"]["all"]) == 11
+    _png_folder(tmp_path / "deep", n=4)
+    Image.fromarray(np.full((6, 4), 3000, np.uint16)).save(tmp_path / "deep" / "dogs" / "scan.png")
+    # before: PIL's conversion clipped every pixel to 255 (all white), and the model trained to chance
+    with pytest.raises(DataValidationError, match=r"scan.png is a I;16 image \(16- or 32-bit pixels, up to 3000\)"):
+        generic.load_images(tmp_path / "deep")
+    Image.fromarray(np.full((6, 4), 100, np.uint16)).save(tmp_path / "deep" / "dogs" / "scan.png")
+    assert generic.load_images(tmp_path / "deep").train.x.max() <= 1.0  # 16-bit storage, 8-bit values: read
+
+
 def test_load_images_npz_key_styles(tmp_path):
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (30, 5, 5), dtype=np.uint8)

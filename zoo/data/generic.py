@@ -731,7 +731,10 @@ def _manifest_digest(root: Path, files: dict[str, list[str]]) -> str:
 
 
 def _image_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    """A class folder's images, its subfolders' too (as keras.utils.image_dataset_from_directory and predict
+    read them), hidden files and folders skipped."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
 def _class_folders(root: Path) -> list[Path]:
@@ -743,10 +746,19 @@ def _read_image(path: Path, mode: str, size: tuple[int, int] | None, where: str)
 
     try:
         with Image.open(path) as image:
+            if image.mode.startswith(("I", "F")) and float(np.asarray(image).max(initial=0)) > 255:
+                # PIL's conversion to 8 bits clips: every pixel above 255 would turn white, and the model learn nothing
+                raise DataValidationError(
+                    f"{where}: {path} is a {image.mode} image (16- or 32-bit pixels, up to "
+                    f"{float(np.asarray(image).max()):g}); the zoo reads 8-bit images, and converting would clip "
+                    "every pixel above 255 to white. Rescale to 8 bits first (e.g. (np.asarray(img) / 65535 * 255)"
+                    ".astype('uint8') for 16-bit scans), or pass an NPZ of uint8 pixels.")
             image = image.convert(mode)
             if size is not None and image.size != (size[1], size[0]):
                 image = image.resize((size[1], size[0]), Image.BILINEAR)
             array = np.asarray(image, dtype=np.uint8)
+    except DataValidationError:
+        raise
     except (UnidentifiedImageError, OSError, ValueError) as error:
         raise DataValidationError(f"{where}: cannot read {path} as an image ({error}).") from None
     return array if array.ndim == 3 else array[..., np.newaxis]
