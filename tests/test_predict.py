@@ -94,6 +94,10 @@ def test_a_text_run_predicts_raw_texts_with_its_vocabulary(tmp_path):
     run = zoo.fit(task, data=data, out_dir=tmp_path, epochs=15, learning_rate=0.01, verbose=0)
     out = zoo.predict(run.run_dir, ["profit rose strongly", "weak loss, it fell"])
     assert out["predicted"].tolist() == ["1", "0"]
+    for same in (np.array(["profit rose strongly", "weak loss, it fell"]), pd.Series(["profit rose strongly",
+                                                                                      "weak loss, it fell"])):
+        # before: a str array went to the model as token ids (a Keras shape error), a Series was refused
+        pd.testing.assert_frame_equal(zoo.predict(run.run_dir, same), out)
     table = zoo.predict(run.run_dir, pd.DataFrame({"text": ["strong profit"], "label": [1]}))
     assert table["predicted"].tolist() == ["1"]
     with pytest.raises(ConfigError, match="one str that names no file"):

@@ -95,8 +95,8 @@ def _texts(spec: dict[str, Any], rows: Any) -> list[str]:
     if isinstance(rows, str) and not Path(rows).is_file():
         raise ConfigError(f"rows is one str that names no file ({rows[:60]!r}); pass a list of texts, or a CSV path "
                           f"or pandas DataFrame with the '{column}' column.")
-    if isinstance(rows, Sequence | np.ndarray) and not isinstance(rows, str):
-        return _listed_texts(rows)
+    if isinstance(rows, Sequence | np.ndarray) and not isinstance(rows, str) or type(rows).__name__ == "Series":
+        return _listed_texts(rows)  # a list, an array of str or a pandas Series of texts
     frame, where = _read_rows(spec, rows)
     validate.check_columns(list(frame.columns), [column], where, allow_extra=True)
     return list(common.text_column(frame[column].to_numpy(dtype=object), where, column))
@@ -303,7 +303,7 @@ def predict(run_dir: str | os.PathLike, rows: Any, *, batch_size: int = 256, eve
     task = Task.from_dict(load_run_config(run_dir).task)
     model = load_run_model(run_dir)
     arrays = isinstance(rows, dict) or (isinstance(rows, np.ndarray) and task.modality != "image"
-                                        and not (task.modality == "text" and rows.dtype == object))
+                                        and not (task.modality == "text" and rows.dtype.kind in "OUS"))
     if every_window and (arrays or task.modality != "timeseries"):
         raise ConfigError("every_window is for time-series runs given long-format rows (a CSV / DataFrame of series).")
     spec = _read_spec(run_dir, required=not arrays and not isinstance(rows, np.ndarray))
