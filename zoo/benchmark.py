@@ -48,7 +48,8 @@ def scalar_metrics(test: dict[str, Any]) -> dict[str, float]:
     out = {k: float(v) for k, v in test.items()
            if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "num_examples"}
     for name, scores in test.get("per_class", {}).items():
-        out[f"f1[{name}]"] = float(scores["f1"])
+        if scores["f1"] is not None:  # None: the class had no test rows
+            out[f"f1[{name}]"] = float(scores["f1"])
     return out
 
 

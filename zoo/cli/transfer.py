@@ -75,7 +75,9 @@ def _add_comparison_arguments(p: argparse.ArgumentParser) -> None:
                    help="shares of the training labels, comma-separated (default 0.01,0.1,1.0)")
     p.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3)")
     p.add_argument("--fine-tune", action="store_true", help="after the head, fine-tune the whole base at a lower LR")
-    p.add_argument("--epochs", type=int, help="maximum epochs per arm (default: the task's)")
+    p.add_argument("--epochs", type=int, help="epochs per arm (default: the task's); raised where needed so a run makes "
+                   "--min-steps optimizer steps (--head-min-steps for the frozen head): small label fractions get "
+                   "more epochs, shown in the report's epochs column")
     p.add_argument("--fine-tune-epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--learning-rate", type=float)

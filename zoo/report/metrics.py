@@ -53,6 +53,8 @@ def classification_metrics(
     (0.6666666666666666, [[1, 0], [1, 1]])
     >>> classification_metrics(np.array([0, 1]), np.eye(3)[:2], ["a", "b", "rare"])["macro_f1"]  # no "rare" rows
     1.0
+    >>> classification_metrics(np.array([0, 1]), np.eye(3)[:2], ["a", "b", "rare"])["per_class"]["rare"]["f1"] is None
+    True
     """
     y_true = np.asarray(y_true).astype(int).reshape(-1)
     proba = class_probabilities(proba)
@@ -65,8 +67,10 @@ def classification_metrics(
         # is never predicted has no F1 to average (a 0 there would lower a perfect score).
         "macro_f1": float(skm.f1_score(y_true, y_pred, labels=sorted(set(y_true) | set(y_pred)), average="macro",
                                        zero_division=0)),
+        # A class with no test rows has no recall or F1 (None, shown as "-"), rather than a 0 beside a perfect macro-F1.
         "per_class": {
-            name: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(support[i])}
+            name: {"precision": float(p[i]), "recall": float(r[i]) if support[i] else None,
+                   "f1": float(f[i]) if support[i] else None, "support": int(support[i])}
             for i, name in enumerate(class_names)
         },
         "confusion_matrix": {
