@@ -96,6 +96,10 @@ def test_report_pairs_gains_by_seed(higher_is_better, tmp_path):
     assert summary["transfer"]["seconds_per_epoch"] == 0.5 and summary["scratch"]["gain_mean"] == 0.0
     assert report.scores() == {"scratch": {0.1: [0.60, 0.80]}, "transfer": {0.1: [0.70, 0.75]}}
     assert "| 10% | 5 | transfer | 0.7250 |" in report.table()
+    one = TransferReport("presets/p", "demo/x", "metric", higher_is_better, [r for r in rows if r["seed"] == 0], {}, {})
+    single = {r["arm"]: r for r in one.summary()}
+    assert single["transfer"]["std"] is None and single["transfer"]["gain_std"] is None  # before: 0.0, "no spread"
+    assert "| transfer | 0.7000 | (1 seed) |" in one.table() and "(1 seed) | 0.500 |" in one.table()
     report.save(tmp_path)
     assert {p.name for p in tmp_path.iterdir()} == {"transfer.json", "transfer.md", "gain.png"}
 

@@ -186,6 +186,16 @@ def _preset_metadata(path: Path) -> dict[str, Any]:
     return metadata
 
 
+def _spread(std: float | None, digits: int) -> str:
+    """` ± std` for a table cell, or ` (1 seed)` when there is no spread to show.
+
+    Example:
+    >>> _spread(0.01234, 3), _spread(None, 3)
+    (' ± 0.012', ' (1 seed)')
+    """
+    return " (1 seed)" if std is None else f" ± {std:.{digits}f}"
+
+
 def load_preset(preset_dir: str | os.PathLike, *, verify: bool = True, dtype: Any = None,
                 sequence_length: int | None = None) -> Preset:
     """Load a local preset directory (offline): checksums, backbone with its weights, tokenizer.
@@ -846,10 +856,11 @@ class TransferReport:
                 out.append({
                     "label_fraction": f, "arm": arm,
                     "labelled_counts": sorted({int(r["labelled_examples"]) for r in runs.values()}),
-                    "seeds": len(scores), "mean": float(scores.mean()), "std": float(scores.std(ddof=1)) if len(
-                        scores) > 1 else 0.0,
+                    # one seed has no spread: None (the tables say "1 seed"), not a 0.0 that reads as "no spread"
+                    "seeds": len(scores), "mean": float(scores.mean()),
+                    "std": float(scores.std(ddof=1)) if len(scores) > 1 else None,
                     "gain_mean": float(gains.mean()) if arm != "scratch" else 0.0,
-                    "gain_std": float(gains.std(ddof=1)) if arm != "scratch" and len(gains) > 1 else 0.0,
+                    "gain_std": 0.0 if arm == "scratch" else float(gains.std(ddof=1)) if len(gains) > 1 else None,
                     "seconds_per_epoch": float(np.median([r["seconds_per_epoch"] for r in runs.values()])),
                     "train_seconds": float(np.median([r.get("train_seconds", np.nan) for r in runs.values()])),
                     "epochs": float(np.mean([r["epochs"] for r in runs.values()])),
@@ -863,11 +874,12 @@ class TransferReport:
                  "", "| labels | n labelled | arm | mean | std | gain vs scratch (paired) | s/epoch | epochs |",
                  "|---|---|---|---|---|---|---|---|"]
         for r in self.summary():
-            gain = "" if r["arm"] == "scratch" else f"{r['gain_mean']:+.4f} ± {r['gain_std']:.4f}"
+            gain = "" if r["arm"] == "scratch" else f"{r['gain_mean']:+.4f}{_spread(r['gain_std'], 4)}"
             counts = r["labelled_counts"]
             n = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+            std = "(1 seed)" if r["std"] is None else f"{r['std']:.4f}"
             lines.append(f"| {100 * r['label_fraction']:g}% | {n} | {r['arm']} | {r['mean']:.4f} "
-                         f"| {r['std']:.4f} | {gain} | {r['seconds_per_epoch']:.3f} | {r['epochs']:.1f} |")
+                         f"| {std} | {gain} | {r['seconds_per_epoch']:.3f} | {r['epochs']:.1f} |")
         return "\n".join(lines + [""] + [f"- {n}" for n in self.notes])
 
     def to_dict(self) -> dict[str, Any]:
@@ -1201,8 +1213,8 @@ def matrix_table(result: dict[str, Any]) -> str:
                 if arm not in arms:
                     return "", ""
                 r = arms[arm]
-                gain = "" if arm == "scratch" else f"{r['gain_mean']:+.3f} ± {r['gain_std']:.3f}"
-                return f"{r['mean']:.3f} ± {r['std']:.3f}", gain
+                gain = "" if arm == "scratch" else f"{r['gain_mean']:+.3f}{_spread(r['gain_std'], 3)}"
+                return f"{r['mean']:.3f}{_spread(r['std'], 3)}", gain
 
             scratch, _ = fmt("scratch")
             frozen, frozen_gain = fmt("transfer")
