@@ -198,6 +198,17 @@ def test_a_model_that_fails_to_build_leaves_no_run_directory_but_an_existing_one
     assert (mine / "config.json").is_file()  # a directory the user named is theirs: kept
 
 
+def test_the_report_records_the_head_as_built_from_the_data(tmp_path):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=90), "b": rng.normal(size=90), "y": np.arange(90) % 3})
+    run = zoo.fit("tabular/classification", data=zoo.data.load_dataset("csv_tabular", path=frame, target="y"),
+                  out_dir=tmp_path, epochs=1, verbose=0, backbone_params=TINY_TABULAR)
+    config_head = json.loads((run.run_dir / "config.json").read_text())["task"]["head"]
+    built = json.loads((run.run_dir / "report.json").read_text())["head"]
+    # config.json keeps the recipe (num_outputs 2, the task's placeholder); the report, the 3 outputs the model has
+    assert config_head["num_outputs"] == 2 and built["num_outputs"] == 3 == run.model.output_shape[-1]
+
+
 def test_evaluate_without_a_run_directory_is_a_config_error():
     with pytest.raises(ConfigError, match="run_dir must be a run directory's path"):
         zoo.evaluate(None)

@@ -30,7 +30,7 @@ from zoo.data.generic import is_frame
 from zoo.data.sources import sha256
 from zoo.data.types import Dataset
 from zoo.errors import ChecksumError, ConfigError, DataValidationError, ZooError
-from zoo.harness.build import build_model
+from zoo.harness.build import build_model, head_config
 from zoo.harness.caching import can_cache, fit_cached
 from zoo.harness.distributed import (
     IntervalBackupAndRestore,
@@ -627,7 +627,8 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
                   strategy=config.strategy, replicas=strategy.num_replicas_in_sync, precision=dtype,
                   learning_rate=tc.learning_rate, train_examples=len(data.train),
                   class_weight=class_weights(data.train.y, tc.class_weight), feature_cache=members[0].feature_cache,
-                  training_loop=members[0].training_loop, xla=bool(getattr(members[0].model, "jit_compile", False)))
+                  training_loop=members[0].training_loop, xla=bool(getattr(members[0].model, "jit_compile", False)),
+                  head=dataclasses.asdict(head_config(task, data)))  # as built: classes and target scale from the data
     if preset:
         report["preset"] = {k: v for k, v in preset.items() if k != "sha256"}
     if n > 1:  # history.json holds member 0's curves; each member's are in members/<i>/history.json

@@ -727,7 +727,8 @@ def _config_section(artifacts: RunArtifacts) -> str:
     versions = config.get("versions", {})
     rows = [
         ["Backbone", _e(task.backbone.describe())],
-        ["Head", f"<code>{_e(json.dumps(dataclasses.asdict(task.head)))}</code>"],
+        # report.json's head is the one built (outputs and target scale from the data); config.json's, the recipe's
+        ["Head", f"<code>{_e(json.dumps(report.get('head') or dataclasses.asdict(task.head)))}</code>"],
         ["Loss / metrics", f"{_e(task.loss)} / {_e(', '.join(task.metrics))}"],
         ["Training", f"{tc.epochs} epochs max, batch {tc.batch_size}, learning rate {tc.learning_rate:g} "
                      f"({_e(tc.learning_rate_schedule)}), weight decay {tc.weight_decay:g}, "
