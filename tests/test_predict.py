@@ -105,6 +105,12 @@ def test_a_text_run_predicts_raw_texts_with_its_vocabulary(tmp_path):
     # A CSV path given as a str (as `zoo predict --data new.csv` passes it) is read as the CSV.
     pd.DataFrame({"text": ["strong profit", "loss fell"]}).to_csv(tmp_path / "new.csv", index=False)
     assert zoo.predict(run.run_dir, str(tmp_path / "new.csv"))["predicted"].tolist() == ["1", "0"]
+    (tmp_path / "notes" / "ward").mkdir(parents=True)  # a folder of .txt files, as text folders train
+    (tmp_path / "notes" / "a.txt").write_text("profit rose strongly")
+    (tmp_path / "notes" / "ward" / "b.txt").write_text("weak loss, it fell")
+    from_folder = zoo.predict(run.run_dir, tmp_path / "notes")  # before: "one str that names no file"
+    assert from_folder.index.tolist() == ["a.txt", "ward/b.txt"] and from_folder.index.name == "file"
+    np.testing.assert_allclose(from_folder.iloc[:, 1:].to_numpy(), out.iloc[:, 1:].to_numpy(), rtol=1e-6)
     # A missing text has no tokens: the masked mean over none was NaN, reported as a class.
     with pytest.raises(DataValidationError, match=r"text 1 \(0-based\) is missing .*2 such text"):
         zoo.predict(run.run_dir, ["profit rose", "", None])
@@ -238,6 +244,13 @@ def test_an_image_run_predicts_a_folder_of_image_files(tmp_path):
     np.testing.assert_allclose(from_array["probability[light]"], out["probability[light]"], atol=0.02)
     np.testing.assert_allclose(zoo.predict(run.run_dir, as_uint8 / 255.0)["probability[light]"],
                                from_array["probability[light]"], rtol=1e-5)
+    np.savez(tmp_path / "new.npz", x=as_uint8, y=np.array([0, 1]))  # the format image training reads too
+    from_npz = zoo.predict(run.run_dir, str(tmp_path / "new.npz"))  # before: "cannot read new.npz as an image"
+    assert from_npz.index.tolist() == ["x[0]", "x[1]"]
+    np.testing.assert_allclose(from_npz["probability[light]"].to_numpy(), from_array["probability[light]"].to_numpy())
+    np.savez(tmp_path / "odd.npz", pixels=as_uint8)
+    with pytest.raises(DataValidationError, match=r"odd.npz: keys \['pixels'\]; expected the new images under 'x'"):
+        zoo.predict(run.run_dir, tmp_path / "odd.npz")
     with pytest.raises(DataValidationError, match="expected 0-255"):
         zoo.predict(run.run_dir, as_uint8.astype(np.int32) * 2)
     with pytest.raises(DataValidationError, match=r"shape \(2, 8, 6, 1\); the run's model reads \(8, 8, 1\)"):

@@ -579,19 +579,42 @@ def _read_text_files(root: Path, class_names: list[str] | None, encoding: str
         if not found:
             raise DataValidationError(f"{folder}: no .txt files; expected one text file per example.")
         for f in found:
-            try:
-                text = f.read_text(encoding=encoding).strip()
-            except UnicodeDecodeError as error:
-                raise DataValidationError(
-                    f"{f}: not {encoding} text ({error.reason}); pass the file's encoding, e.g. "
-                    '--data-options \'{"encoding": "latin-1"}\'.'
-                ) from None
-            if not text:
-                raise DataValidationError(f"{f}: the file is empty; remove it or give it its text.")
-            texts.append(text)
+            texts.append(_read_text_file(f, encoding))
             labels.append(class_names.index(folder.name))
             files.append(str(f.relative_to(root)))
     return np.array(texts, dtype=object), np.array(labels, dtype=np.int64), class_names, files
+
+
+def _read_text_file(path: Path, encoding: str) -> str:
+    """One example's text file, stripped; an empty or undecodable file is a `DataValidationError` naming it."""
+    try:
+        text = path.read_text(encoding=encoding).strip()
+    except UnicodeDecodeError as error:
+        raise DataValidationError(
+            f"{path}: not {encoding} text ({error.reason}); pass the file's encoding, e.g. "
+            '--data-options \'{"encoding": "latin-1"}\'.'
+        ) from None
+    if not text:
+        raise DataValidationError(f"{path}: the file is empty; remove it or give it its text.")
+    return text
+
+
+def read_new_texts(folder: str | os.PathLike, encoding: str = "utf-8") -> tuple[list[str], list[str]]:
+    """The texts of a folder's `.txt` files (one example each, subfolders included, sorted) and their names.
+
+    Example:
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "a.txt").write_text("profit rose")
+    >>> read_new_texts(d)
+    (['profit rose'], ['a.txt'])
+    """
+    root = Path(folder)
+    found = sorted(p for p in root.rglob("*.txt") if p.is_file()
+                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    if not found:
+        raise DataValidationError(f"{root}: no .txt files; expected one text file per example.")
+    return [_read_text_file(f, encoding) for f in found], [str(f.relative_to(root)) for f in found]
 
 
 def _load_text_folder(path: Path, seed: int, test_fraction: float, val_fraction: float, encoding: str) -> Dataset:
@@ -786,8 +809,12 @@ def read_new_images(
     ((2, 4, 4, 1), 'float32', None)
     """
     shape = tuple(int(d) for d in input_shape)
+    names = None
+    if isinstance(source, str | os.PathLike) and Path(source).suffix.lower() == ".npz" and Path(source).is_file():
+        source, key = _new_npz_images(Path(source))  # the images of an NPZ, as training reads one
+        names = [f"{key}[{i}]" for i in range(len(source))]
     if isinstance(source, np.ndarray):
-        images, names = _scale_images(source, "images"), None
+        images = _scale_images(source, "images")
         if images.shape[1:] != shape:
             raise DataValidationError(f"images: shape {images.shape}; the run's model reads {shape} images, "
                                       "as (n, H, W, C).")
@@ -810,6 +837,20 @@ def read_new_images(
     return np.stack(arrays).astype(np.float32) / 255.0, names
 
 
+def _new_npz_images(path: Path) -> tuple[np.ndarray, str]:
+    """The images of an NPZ of new data and their key: `x` or `images` (labels, if any, ignored), else the test
+    split's `x_test` / `test_images`."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            key = next((k for k in ("x", "images", "x_test", "test_images") if k in archive.files), None)
+            if key is None:
+                raise DataValidationError(f"{path.name}: keys {sorted(archive.files)}; expected the new images under "
+                                          "'x' or 'images' (or 'x_test' / 'test_images').")
+            return archive[key], key
+    except (ValueError, OSError, zipfile.BadZipFile) as error:
+        raise DataValidationError(f"{path.name}: not a readable NPZ of numeric arrays ({error}).") from None
+
+
 def _new_image_paths(source: Any) -> tuple[list[Path], Path | None]:
     """The image files of a folder (recursively, sorted), one file, or a list of files, and the folder."""
     if isinstance(source, str | os.PathLike):
@@ -818,8 +859,7 @@ def _new_image_paths(source: Any) -> tuple[list[Path], Path | None]:
             raise DataNotFoundError(f"{path}: no such file or folder.")
         if path.is_file():
             return [path], path.parent
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
-                       and not any(part.startswith(".") for part in p.relative_to(path).parts))
+        files = _image_files(path)
         if not files:
             raise DataValidationError(f"{path}: no images; expected files ending in {', '.join(IMAGE_EXTENSIONS)}.")
         return files, path

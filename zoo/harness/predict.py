@@ -308,6 +308,13 @@ def predict(run_dir: str | os.PathLike, rows: Any, *, batch_size: int = 256, eve
         raise ConfigError("every_window is for time-series runs given long-format rows (a CSV / DataFrame of series).")
     spec = _read_spec(run_dir, required=not arrays and not isinstance(rows, np.ndarray))
     index = rows.index if is_frame(rows) else None
+    if task.modality == "text" and isinstance(rows, str | os.PathLike) and Path(rows).is_dir():
+        import pandas as pd
+
+        from zoo.data.generic import read_new_texts
+
+        rows, names = read_new_texts(rows)  # a folder of .txt files, as a text folder is trained from
+        index = pd.Index(names, name="file")
     if arrays:
         x = rows
     elif task.modality == "tabular":
