@@ -20,6 +20,7 @@ from zoo.data import (
     breast_cancer,
     breastmnist,
     cmapss_fd001,
+    common,
     financial_phrasebank,
     german_credit,
     load_dataset,
@@ -203,7 +204,7 @@ def test_cmapss_fd001_windows_engines_and_scaler():
     assert ds.test.x.shape == (100, 30, 14) and meta["test_units"] == list(range(1, 101))
     assert ds.test.y.min() == 7 and ds.test.y.max() == 145 and abs(ds.test.y.mean() - 75.52) < 1e-3
     test_engines = cmapss_fd001.read_engines(directory / "test_FD001.txt")
-    expected_last = cmapss_fd001.apply_scaler(test_engines[1][-30:], meta["scaler"])
+    expected_last = common.apply_scaler(test_engines[1][-30:], meta["scaler"])
     np.testing.assert_allclose(ds.test.x[0], expected_last)
     # Different seeds choose different validation engines.
     assert _load(cmapss_fd001, seed=1).meta["val_units"] != meta["val_units"]
@@ -238,7 +239,7 @@ def test_cmapss_smoothing_is_causal_over_each_engines_whole_history():
     np.testing.assert_allclose(cmapss_fd001.exponential_smoothing(engines[1][:40], 0.1), history[:40])
     # The test window is the end of the engine's whole smoothed history (not a window smoothed on its own),
     # scaled with statistics of the smoothed training engines.
-    np.testing.assert_allclose(smooth.test.x[0], cmapss_fd001.apply_scaler(history[-30:], smooth.meta["scaler"]),
+    np.testing.assert_allclose(smooth.test.x[0], common.apply_scaler(history[-30:], smooth.meta["scaler"]),
                                rtol=1e-5, atol=1e-6)
     assert smooth.meta["scaler"] != raw.meta["scaler"]
     # Cycle-to-cycle noise falls well below the raw readings' (both min-max scaled to [0, 1]).
@@ -254,7 +255,7 @@ def test_cmapss_smoothing_is_causal_over_each_engines_whole_history():
     # The pretraining corpus is smoothed the same way (its first window: training engine 1's first 30 cycles).
     trajectories = cmapss_fd001.load_unlabelled_trajectories(data_dir, smoothing=0.1)
     train_engine = cmapss_fd001.read_engines(Path(data_dir) / "train_FD001.txt")[1]
-    expected = cmapss_fd001.apply_scaler(cmapss_fd001.exponential_smoothing(train_engine, 0.1)[:30],
+    expected = common.apply_scaler(cmapss_fd001.exponential_smoothing(train_engine, 0.1)[:30],
                                          smooth.meta["scaler"])
     np.testing.assert_allclose(trajectories[0], expected, rtol=1e-5, atol=1e-6)
 

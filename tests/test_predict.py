@@ -11,7 +11,7 @@ import pytest
 import zoo
 from zoo.cli import main
 from zoo.data import validate
-from zoo.data.cmapss_fd001 import apply_scaler
+from zoo.data.common import apply_scaler
 from zoo.errors import ConfigError, DataValidationError
 
 TINY_TRANSFORMER = {"hidden_dim": 16, "num_layers": 1, "num_heads": 2, "intermediate_dim": 16}

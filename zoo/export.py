@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo.data.cmapss_fd001 import apply_scaler
+from zoo.data.common import apply_scaler
 from zoo.data.sources import sha256, verify
 from zoo.data.types import Dataset, Inputs, take
 from zoo.errors import ConfigError, ZooError

@@ -52,7 +52,6 @@ SENSOR_SYMBOLS = {
     19: "PCNfR_dmd", 20: "W31", 21: "W32",
 }  # fmt: skip
 SENSOR_COLUMNS = [4 + s for s in SENSORS]  # 0-based column of sensor s
-SCALERS = ("minmax", "standard")
 
 
 def read_engines(path: str | os.PathLike) -> dict[int, np.ndarray]:
@@ -167,47 +166,6 @@ def read_rul(path: str | os.PathLike, num_units: int) -> np.ndarray:
     return rul
 
 
-def fit_scaler(rows: np.ndarray, kind: str = "minmax") -> dict[str, Any]:
-    """Scaler statistics (JSON-friendly) fitted on `rows` `(n, features)`.
-
-    `"minmax"` maps each feature's training range to [0, 1]; `"standard"` to zero mean, unit
-    variance. A constant feature gets scale 1.
-
-    Args:
-        rows: array `(n, features)`. Rows of the training engines only.
-        kind: str. `"minmax"` or `"standard"`.
-
-    Example:
-    >>> fit_scaler(np.array([[0.0, 5.0], [2.0, 5.0]]))["scale"]
-    [2.0, 1.0]
-    """
-    if kind not in SCALERS:
-        raise DataValidationError(f"scaler is {kind!r}; expected one of {', '.join(SCALERS)}.")
-    rows = np.asarray(rows, dtype=np.float64)
-    if kind == "minmax":
-        offset, scale = rows.min(axis=0), rows.max(axis=0) - rows.min(axis=0)
-    else:
-        offset, scale = rows.mean(axis=0), rows.std(axis=0)
-    scale = np.where(scale > 0, scale, 1.0)
-    return {"kind": kind, "offset": offset.tolist(), "scale": scale.tolist()}
-
-
-def apply_scaler(x: np.ndarray, scaler: dict[str, Any]) -> np.ndarray:
-    """`(x - offset) / scale` as float32, feature-wise on the last axis.
-
-    Args:
-        x: array. Values with features on the last axis.
-        scaler: dict. From `fit_scaler`.
-
-    Example:
-    >>> apply_scaler(np.array([[1.0, 5.0]]), {"offset": [0.0, 5.0], "scale": [2.0, 1.0]}).tolist()
-    [[0.5, 0.0]]
-    """
-    offset = np.asarray(scaler["offset"], dtype=np.float64)
-    scale = np.asarray(scaler["scale"], dtype=np.float64)
-    return ((np.asarray(x, dtype=np.float64) - offset) / scale).astype(np.float32)
-
-
 def windows(series: np.ndarray, window: int, stride: int = 1) -> np.ndarray:
     """All windows `(num_windows, window, features)` of one engine's `(cycles, features)` series.
 
@@ -314,7 +272,7 @@ def _prepare(
         train_engines = {u: exponential_smoothing(v, smoothing) for u, v in train_engines.items()}
         test_engines = {u: exponential_smoothing(v, smoothing) for u, v in test_engines.items()}
     train_units, val_units = split_engines(list(train_engines), val_fraction, seed)
-    stats = fit_scaler(np.concatenate([train_engines[u] for u in train_units]), scaler)
+    stats = common.fit_scaler(np.concatenate([train_engines[u] for u in train_units]), scaler)
     return directory, train_engines, test_engines, train_units, val_units, stats
 
 
@@ -373,7 +331,7 @@ def load(
         series = _engine_series({u: train_engines[u] for u in units}, window, pad, TRAIN_FILE)
         xs, ys, owners = [], [], []
         for unit in units:
-            steps = apply_scaler(series[unit], stats)
+            steps = common.apply_scaler(series[unit], stats)
             original = len(train_engines[unit])
             # RUL at each row of the (possibly left-padded) series; padding rows repeat the first cycle.
             original_row = np.maximum(np.arange(len(steps)) - (len(steps) - original), 0)
@@ -389,7 +347,7 @@ def load(
     val, val_owner = labelled(val_units)
     test_series = _engine_series(test_engines, window, pad, TEST_FILE)
     test_units = sorted(test_series)
-    test_x = np.stack([apply_scaler(test_series[u][-window:], stats) for u in test_units])
+    test_x = np.stack([common.apply_scaler(test_series[u][-window:], stats) for u in test_units])
     test = Split(test_x, rul[np.asarray(test_units) - 1])
     parts = [("train", train), ("val", val), ("test", test)]
     common.check_regression(parts, TRAIN_FILE, "RUL")
@@ -475,7 +433,7 @@ def load_unlabelled_trajectories(
     out = []
     for where, engines in ((TRAIN_FILE, train_engines), (TEST_FILE, test_engines)):
         for series in _engine_series(engines, window, pad, where).values():
-            out.append(windows(apply_scaler(series, stats), window, stride))
+            out.append(windows(common.apply_scaler(series, stats), window, stride))
     x = np.concatenate(out)
     validate.check_finite(x, "C-MAPSS FD001 trajectories", FEATURE_NAMES)
     return x

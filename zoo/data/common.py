@@ -280,3 +280,47 @@ def formatted_number_example(values: Any, *, min_distinct: int = 20) -> str | No
     matching = _mostly_matching(values, lambda c: _FORMATTED_NUMBER.fullmatch(strip_number_symbols(c)), min_distinct)
     plain = re.compile(r"[+-]?\d+(?:\.\d+)?")
     return next((c for c in matching if not plain.fullmatch(c)), None)
+
+
+SCALERS = ("minmax", "standard")
+
+
+def fit_scaler(rows: np.ndarray, kind: str = "minmax") -> dict[str, Any]:
+    """Scaler statistics (JSON-friendly) fitted on `rows` `(n, features)`.
+
+    `"minmax"` maps each feature's training range to [0, 1]; `"standard"` to zero mean, unit
+    variance. A constant feature gets scale 1.
+
+    Args:
+        rows: array `(n, features)`. Rows of the training split only.
+        kind: str. `"minmax"` or `"standard"`.
+
+    Example:
+    >>> fit_scaler(np.array([[0.0, 5.0], [2.0, 5.0]]))["scale"]
+    [2.0, 1.0]
+    """
+    if kind not in SCALERS:
+        raise DataValidationError(f"scaler is {kind!r}; expected one of {', '.join(SCALERS)}.")
+    rows = np.asarray(rows, dtype=np.float64)
+    if kind == "minmax":
+        offset, scale = rows.min(axis=0), rows.max(axis=0) - rows.min(axis=0)
+    else:
+        offset, scale = rows.mean(axis=0), rows.std(axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    return {"kind": kind, "offset": offset.tolist(), "scale": scale.tolist()}
+
+
+def apply_scaler(x: np.ndarray, scaler: dict[str, Any]) -> np.ndarray:
+    """`(x - offset) / scale` as float32, feature-wise on the last axis.
+
+    Args:
+        x: array. Values with features on the last axis.
+        scaler: dict. From `fit_scaler`.
+
+    Example:
+    >>> apply_scaler(np.array([[1.0, 5.0]]), {"offset": [0.0, 5.0], "scale": [2.0, 1.0]}).tolist()
+    [[0.5, 0.0]]
+    """
+    offset = np.asarray(scaler["offset"], dtype=np.float64)
+    scale = np.asarray(scaler["scale"], dtype=np.float64)
+    return ((np.asarray(x, dtype=np.float64) - offset) / scale).astype(np.float32)

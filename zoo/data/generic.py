@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from zoo.data import common, splits, tabular, validate
-from zoo.data.cmapss_fd001 import apply_scaler, fit_scaler
 from zoo.data.sources import sha256
 from zoo.data.types import Dataset, Split
 from zoo.errors import ConfigError, DataNotFoundError, DataValidationError
@@ -610,8 +609,7 @@ def read_new_texts(folder: str | os.PathLike, encoding: str = "utf-8") -> tuple[
     (['profit rose'], ['a.txt'])
     """
     root = Path(folder)
-    found = sorted(p for p in root.rglob("*.txt") if p.is_file()
-                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    found = _visible_files(root, (".txt",))
     if not found:
         raise DataValidationError(f"{root}: no .txt files; expected one text file per example.")
     return [_read_text_file(f, encoding) for f in found], [str(f.relative_to(root)) for f in found]
@@ -707,16 +705,21 @@ def _npz_labels(labels: np.ndarray, n: int, where: str) -> np.ndarray:
     return labels
 
 
-def _read_npz(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _open_npz(path: Path) -> Any:
+    """`np.load` of an NPZ (no pickles), or a `DataValidationError` saying why the file is not one."""
     if not zipfile.is_zipfile(path):
         raise DataValidationError(
             f"{path.name}: not a valid NPZ file (an NPZ is a zip archive of arrays, as numpy.savez writes); "
             "save the images and labels with numpy.savez, or pass a folder of images."
         )
     try:
-        archive = np.load(path, allow_pickle=False)
+        return np.load(path, allow_pickle=False)
     except (ValueError, OSError) as error:
         raise DataValidationError(f"{path.name}: not a readable NPZ of numeric arrays ({error}).") from None
+
+
+def _read_npz(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    archive = _open_npz(path)
     found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     with archive:
         keys = set(archive.files)
@@ -755,8 +758,14 @@ def _manifest_digest(root: Path, files: dict[str, list[str]]) -> str:
 
 def _image_files(folder: Path) -> list[Path]:
     """A class folder's images, its subfolders' too (as keras.utils.image_dataset_from_directory and predict
-    read them), hidden files and folders skipped."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+    read them)."""
+    return _visible_files(folder, IMAGE_EXTENSIONS)
+
+
+def _visible_files(folder: Path, suffixes: Sequence[str]) -> list[Path]:
+    """The files under `folder` (subfolders included, sorted) ending in one of `suffixes`, any case; hidden
+    files and folders (`.DS_Store`, `.ipynb_checkpoints/`) skipped."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in suffixes
                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
@@ -769,11 +778,12 @@ def _read_image(path: Path, mode: str, size: tuple[int, int] | None, where: str)
 
     try:
         with Image.open(path) as image:
-            if image.mode.startswith(("I", "F")) and float(np.asarray(image).max(initial=0)) > 255:
+            brightest = float(np.asarray(image).max(initial=0)) if image.mode.startswith(("I", "F")) else 0.0
+            if brightest > 255:
                 # PIL's conversion to 8 bits clips: every pixel above 255 would turn white, and the model learn nothing
                 raise DataValidationError(
                     f"{where}: {path} is a {image.mode} image (16- or 32-bit pixels, up to "
-                    f"{float(np.asarray(image).max()):g}); the zoo reads 8-bit images, and converting would clip "
+                    f"{brightest:g}); the zoo reads 8-bit images, and converting would clip "
                     "every pixel above 255 to white. Rescale to 8 bits first (e.g. (np.asarray(img) / 65535 * 255)"
                     ".astype('uint8') for 16-bit scans), or pass an NPZ of uint8 pixels.")
             image = image.convert(mode)
@@ -840,15 +850,15 @@ def read_new_images(
 def _new_npz_images(path: Path) -> tuple[np.ndarray, str]:
     """The images of an NPZ of new data and their key: `x` or `images` (labels, if any, ignored), else the test
     split's `x_test` / `test_images`."""
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            key = next((k for k in ("x", "images", "x_test", "test_images") if k in archive.files), None)
-            if key is None:
-                raise DataValidationError(f"{path.name}: keys {sorted(archive.files)}; expected the new images under "
-                                          "'x' or 'images' (or 'x_test' / 'test_images').")
+    with _open_npz(path) as archive:
+        key = next((k for k in ("x", "images", "x_test", "test_images") if k in archive.files), None)
+        if key is None:
+            raise DataValidationError(f"{path.name}: keys {sorted(archive.files)}; expected the new images under "
+                                      "'x' or 'images' (or 'x_test' / 'test_images').")
+        try:
             return archive[key], key
-    except (ValueError, OSError, zipfile.BadZipFile) as error:
-        raise DataValidationError(f"{path.name}: not a readable NPZ of numeric arrays ({error}).") from None
+        except ValueError as error:  # e.g. an object array, which loading without pickles refuses
+            raise DataValidationError(f"{path.name}: key '{key}': {error}.") from None
 
 
 def _new_image_paths(source: Any) -> tuple[list[Path], Path | None]:
@@ -1368,8 +1378,8 @@ def load_timeseries_csv(
         train_groups = set(meta_split.get("train_groups", ()))
         train_rows = (np.flatnonzero([i in train_groups for i in ids]) if ids is not None
                       else np.arange(*bounds["train"]))
-        meta["scaler"] = fit_scaler(x_rows[train_rows], scaler)
-        parts = [(name, Split(apply_scaler(split.x, meta["scaler"]), split.y)) for name, split in parts]
+        meta["scaler"] = common.fit_scaler(x_rows[train_rows], scaler)
+        parts = [(name, Split(common.apply_scaler(split.x, meta["scaler"]), split.y)) for name, split in parts]
     _check(parts, task, meta, where)
     train, val, test = (s for _, s in parts)
     return Dataset(train, val, test, meta)

@@ -187,7 +187,7 @@ def _timeseries_inputs(dataset: str, spec: dict[str, Any], rows: Any, every_wind
                                       f"steps; the run's model reads windows of {window}, so each series needs at "
                                       f"least {window}.")
         if spec.get("scaler") is not None:
-            steps = cmapss_fd001.apply_scaler(steps, spec["scaler"])
+            steps = common.apply_scaler(steps, spec["scaler"])
         cut = cmapss_fd001.windows(steps, window) if every_window else steps[None, -window:]
         xs.append(cut)
         keys += [(key, t) for t in times[len(times) - len(cut):]] if every_window else [key]
