@@ -368,12 +368,15 @@ def _text_folder(root, layout):
 def test_text_folder_of_class_subfolders(tmp_path):
     layout = {f"{c}/{i}.txt": f"{c} review number {i}\n" for c in ("neg", "pos") for i in range(15)}
     layout["notes.md"] = "ignored: not a class folder"
+    layout["pos/2024/late.txt"] = "a review filed in a subfolder"
+    layout["pos/.ipynb_checkpoints/0-checkpoint.txt"] = "a notebook's hidden copy, not an example"
     ds = load_dataset("csv_text", path=str(_text_folder(tmp_path / "reviews", layout)), seed=1)
     assert ds.meta["class_names"] == ["neg", "pos"] and ds.meta["modality"] == "text"
-    assert len(ds.train) + len(ds.val) + len(ds.test) == 30
+    assert len(ds.train) + len(ds.val) + len(ds.test) == 31
     texts = {t: int(label) for split in (ds.train, ds.val, ds.test) for t, label in zip(split.x, split.y, strict=True)}
     assert texts["pos review number 3"] == 1 and texts["neg review number 3"] == 0  # stripped, labelled by folder
-    assert set(ds.extra["files"]["all"]) == {k for k in layout if k.endswith(".txt")}
+    assert texts["a review filed in a subfolder"] == 1
+    assert set(ds.extra["files"]["all"]) == {k for k in layout if k.endswith(".txt") and "/." not in k}
 
 
 def test_text_folder_keeps_its_own_train_test_split(tmp_path):

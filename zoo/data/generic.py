@@ -563,7 +563,8 @@ def load_text_csv(
 
 def _read_text_files(root: Path, class_names: list[str] | None, encoding: str
                      ) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
-    """Texts under `root/<class>/*.txt`, int64 labels, class names and file names (relative to `root`)."""
+    """Texts under `root/<class>/` (its subfolders too, as keras.utils.text_dataset_from_directory and predict
+    read them), int64 labels, class names and file names (relative to `root`)."""
     folders = _class_folders(root)
     if not folders:
         raise DataValidationError(f"{root}: no class subfolders; expected one folder of .txt files per class.")
@@ -574,7 +575,7 @@ def _read_text_files(root: Path, class_names: list[str] | None, encoding: str
         raise DataValidationError(f"{root}: class folder(s) {unknown} are not among the training classes {class_names}.")
     texts, labels, files = [], [], []
     for folder in folders:
-        found = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".txt")
+        found = _visible_files(folder, (".txt",))
         if not found:
             raise DataValidationError(f"{folder}: no .txt files; expected one text file per example.")
         for f in found:
