@@ -130,6 +130,12 @@ def test_transfer_gain_bars_are_seed_means_with_one_std_error_bars():
     rmse = plots.transfer_gain({"scratch": {0.1: [20.0, 22.0]}, "transfer": {0.1: [18.0, 20.0]}}, metric="rmse",
                                higher_is_better=False).axes[0]
     assert [t.get_text() for t in rmse.texts] == ["gain +2.000"] and "lower is better" in rmse.get_ylabel()
+    # One seed: no error bar at all (a zero-width bar read as a measured spread of 0), and the legend says "1 seed".
+    one = plots.transfer_gain({"scratch": {0.1: [0.6]}, "transfer": {0.1: [0.7]}}).axes[0]
+    bars = [c for c in one.containers if isinstance(c, matplotlib.container.BarContainer)]
+    assert all(len(c.errorbar.lines[2][0].get_segments()[0]) == 0 for c in bars)
+    assert [t.get_text() for t in one.get_legend().get_texts()] == ["scratch (n=1 seed)", "transfer (n=1 seed)"]
+    assert one.get_ylim()[1] == pytest.approx(0.7 * 1.15)
 
 
 def test_regression_and_forecast_plots():

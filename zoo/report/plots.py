@@ -487,12 +487,14 @@ def transfer_gain(
     for i, arm in enumerate(arms):
         scores = {float(f): np.asarray(v, dtype="float64") for f, v in results[arm].items()}
         mean = np.array([scores[f].mean() if f in scores else np.nan for f in fractions])
-        std = np.array([scores[f].std(ddof=1) if f in scores and len(scores[f]) > 1 else 0.0 for f in fractions])
+        # One seed has no spread: NaN draws no error bar (a zero-width one looked like a measured spread of 0).
+        std = np.array([scores[f].std(ddof=1) if f in scores and len(scores[f]) > 1 else np.nan for f in fractions])
         seeds = sorted({len(v) for v in scores.values()})
         positions = np.arange(len(fractions)) + (i - (len(arms) - 1) / 2) * width
         ax.bar(positions, mean, width * 0.92, yerr=std, capsize=3, color=PALETTE[i % len(PALETTE)],
-               label=f"{arm} (n={'/'.join(map(str, seeds))} seeds)", error_kw={"linewidth": 1, "ecolor": "#333333"})
-        tops = np.fmax(tops, np.nan_to_num(mean + std))
+               label=f"{arm} (n={'/'.join(map(str, seeds))} seed{'s' if seeds != [1] else ''})",
+               error_kw={"linewidth": 1, "ecolor": "#333333"})
+        tops = np.fmax(tops, np.nan_to_num(mean + np.nan_to_num(std)))
         means[arm] = dict(zip(fractions, mean.tolist(), strict=True))
     if "scratch" in means and "transfer" in means:
         for j, f in enumerate(fractions):
