@@ -104,8 +104,9 @@ def credit_risk() -> Task:
         description=(
             "Good or bad credit risk of 1,000 loan applicants (Statlog German Credit: 7 numeric, 13 categorical "
             "attributes). Scored with the StatLog cost matrix: calling a bad customer good costs 5, refusing a "
-            "good one costs 1. Training weights the classes 1:5, so the arg-max decision is the Bayes decision "
-            "for that cost (refuse when p(bad) > 1/6)."
+            "good one costs 1. By default training weights the classes 1:5, so the arg-max decision is the Bayes "
+            "decision for that cost (refuse when p(bad) > 1/6); another --class-weight changes that, and the run's "
+            "report shows the weights used."
         ),
         # One hidden layer of 16, chosen on validation cost (mean over the 10 folds' validation splits, seed 0):
         # [16] 0.531, [64, 32] 0.548, [32] with dropout 0.5 0.565 (2026-11-27).
