@@ -126,10 +126,12 @@ def unfreeze(
 ) -> list[str]:
     """Make the top `num_layers` weighted layers of the backbone trainable, and recompile.
 
-    Counts only layers that own weights, from the output end. `None` unfreezes them all.
-    Normalization layers (BatchNorm, LayerNorm) stay frozen unless asked otherwise. The model
-    is recompiled with its loss and metrics and a fresh optimizer of the same type at
-    `learning_rate`, so the change takes effect in the next `fit` (keras#14325, #18092).
+    Counts only layers that own weights, from the output end. `None`, or more layers than the
+    backbone has, unfreezes them all. Normalization layers (BatchNorm, LayerNorm) stay frozen
+    unless asked otherwise. The model is recompiled with its compile settings (loss, metrics,
+    weighted metrics, loss weights) and a fresh optimizer of the same type at `learning_rate`
+    (loss-scaled again if it was), so the change takes effect in the next `fit` (keras#14325,
+    #18092).
 
     Returns:
         The names of the backbone layers that are now trainable.
@@ -153,19 +155,22 @@ def unfreeze(
     candidates = [
         layer for layer in leaves if not (keep_normalization_frozen and isinstance(layer, _NORMALIZATION_LAYERS))
     ]
-    chosen = candidates if num_layers is None else candidates[len(candidates) - num_layers :] if num_layers else []
+    chosen = candidates if num_layers is None else candidates[max(0, len(candidates) - num_layers) :] if num_layers else []
     chosen_ids = {id(layer) for layer in chosen}
     for layer in leaves:
         layer.trainable = id(layer) in chosen_ids
     if getattr(model, "optimizer", None) is not None and model.compiled:
         config = model.get_compile_config()
-        optimizer = model.optimizer.__class__.from_config(
-            {**model.optimizer.get_config(), "learning_rate": learning_rate}
-        )
-        model.compile(
-            optimizer=optimizer,
-            loss=keras.saving.deserialize_keras_object(config.get("loss")),
-            metrics=keras.saving.deserialize_keras_object(config.get("metrics")),
-            jit_compile=getattr(model, "jit_compile", "auto"),
-        )
+        settings = {key: keras.saving.deserialize_keras_object(config.get(key))
+                    for key in ("loss", "metrics", "weighted_metrics", "loss_weights")}
+        model.compile(optimizer=_fresh_optimizer(model.optimizer, learning_rate), **settings,
+                      run_eagerly=model.run_eagerly, steps_per_execution=model.steps_per_execution,
+                      jit_compile=getattr(model, "jit_compile", "auto"))
     return [layer.name for layer in chosen]
+
+
+def _fresh_optimizer(optimizer: keras.optimizers.Optimizer, learning_rate: float) -> keras.optimizers.Optimizer:
+    """A new optimizer like `optimizer` (no state) at `learning_rate`; a loss-scaled one is scaled again."""
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return keras.optimizers.LossScaleOptimizer(_fresh_optimizer(optimizer.inner_optimizer, learning_rate))
+    return optimizer.__class__.from_config({**optimizer.get_config(), "learning_rate": learning_rate})

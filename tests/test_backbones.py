@@ -150,6 +150,22 @@ def test_unfreeze_all_and_none():
     assert unfreeze(model, num_layers=0) == []
     assert len(unfreeze(model)) == 4  # two bidirectional layers, two directions each
     assert backbone.trainable_weights
+    unfreeze(model, num_layers=0)
+    assert len(unfreeze(model, num_layers=6)) == 4  # more than there are: all (the slice wrapped round to the last 2)
+
+
+def test_unfreeze_keeps_the_compile_settings_and_loss_scaling():
+    backbone = make("tabular")
+    model = transfer_model(backbone, build_head(HeadConfig("binary"), backbone.output_dim))
+    model.compile(keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(0.01)), "binary_crossentropy",
+                  metrics=["auc"], weighted_metrics=["accuracy"])
+    x, y = sample_inputs("tabular", 16), np.arange(16) % 2
+    model.fit(x, y, epochs=1, verbose=0)
+    unfreeze(model, learning_rate=1e-3)
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)
+    model.fit(x, y, sample_weight=np.ones(16), epochs=1, verbose=0)
+    assert {"auc", "accuracy"} <= set(model.evaluate(x, y, return_dict=True, verbose=0))  # accuracy was dropped
 
 
 @pytest.mark.parametrize("case", ["cnn", "transformer", "tabular"])
