@@ -103,6 +103,19 @@ def test_weight_decay_trains_with_adamw_and_reloads(tmp_path):
         zoo.fit(task, out_dir=tmp_path, epochs=1, max_train_examples=100, weight_decay=-1.0, verbose=0)
 
 
+def test_mixed_float16_scales_the_loss_and_reloads(tmp_path):
+    """Keras wraps the optimizer in a LossScaleOptimizer only when the outer model's policy is mixed_float16; the
+    zoo's models keep float32 outer layers, so under --precision mixed_float16 float16 gradients were unscaled."""
+    task = zoo.get_task("medical/breast_cancer_diagnosis").with_overrides(backbone_params=TINY_TABULAR)
+    r = zoo.fit(task, out_dir=tmp_path, epochs=2, max_train_examples=100, precision="mixed_float16", verbose=0)
+    assert isinstance(r.model.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert get_backbone(r.model).compute_dtype == "float16" and np.isfinite(r.history["loss"]).all()
+    loaded = keras.models.load_model(r.run_dir / "model.keras", safe_mode=True)
+    assert isinstance(loaded.optimizer, keras.optimizers.LossScaleOptimizer)
+    x = zoo.data.load_dataset("breast_cancer").test.x
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), r.model.predict(x, verbose=0), atol=1e-6)
+
+
 def test_class_weights_balanced_recorded(tmp_path):
     r = zoo.fit("medical/breast_cancer_diagnosis", out_dir=tmp_path, epochs=1, class_weight="balanced", verbose=0)
     weights = r.report["class_weight"]

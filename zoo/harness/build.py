@@ -93,18 +93,26 @@ def learning_rate(training: TrainingConfig, steps_per_epoch: int) -> float | ker
                       f"{', '.join(LEARNING_RATE_SCHEDULES)}.")
 
 
-def optimizer(training: TrainingConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+def optimizer(training: TrainingConfig, steps_per_epoch: int, dtype: str | None = None) -> keras.optimizers.Optimizer:
     """Adam, or AdamW when `training.weight_decay` > 0, at `learning_rate(training, steps_per_epoch)`.
+
+    Under `dtype="mixed_float16"` it is wrapped in a `LossScaleOptimizer`, so float16 gradients do
+    not underflow (Keras wraps it only when the outer model's own policy is mixed_float16, and the
+    zoo's models keep float32 outer layers). bfloat16 has float32's range and needs no scaling.
 
     Example:
     >>> from zoo.tasks.base import TrainingConfig
     >>> type(optimizer(TrainingConfig(), 10)).__name__, type(optimizer(TrainingConfig(weight_decay=0.01), 10)).__name__
     ('Adam', 'AdamW')
+    >>> type(optimizer(TrainingConfig(), 10, dtype="mixed_float16")).__name__
+    'LossScaleOptimizer'
     """
     rate = learning_rate(training, steps_per_epoch)
     if training.weight_decay:
-        return keras.optimizers.AdamW(rate, weight_decay=training.weight_decay)
-    return keras.optimizers.Adam(rate)
+        chosen = keras.optimizers.AdamW(rate, weight_decay=training.weight_decay)
+    else:
+        chosen = keras.optimizers.Adam(rate)
+    return keras.optimizers.LossScaleOptimizer(chosen) if dtype == "mixed_float16" else chosen
 
 
 def build_model(task: Task, data: Dataset, *, dtype: str | None = None, jit_compile: bool | str = "auto") -> keras.Model:
@@ -125,7 +133,7 @@ def build_model(task: Task, data: Dataset, *, dtype: str | None = None, jit_comp
     head = build_head(head_config(task, data), backbone.output_dim, dtype=dtype)
     model = transfer_model(backbone, head, freeze=task.training.freeze, name=task.name.replace("/", "_"))
     model.compile(
-        optimizer=optimizer(task.training, -(-len(data.train) // task.training.batch_size)),
+        optimizer=optimizer(task.training, -(-len(data.train) // task.training.batch_size), dtype),
         loss=task.loss,
         metrics=list(task.metrics),
         jit_compile=jit_compile,
