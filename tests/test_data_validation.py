@@ -123,6 +123,11 @@ def test_imbalance_warning(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert validate.warn_imbalance(np.array([0, 1] * 10), "balanced") is False
+        assert validate.warn_imbalance(np.arange(240) % 24, "24 balanced classes, 4.2% each") is False  # it warned
+    uneven = np.concatenate([np.arange(230) % 23, [23] * 4])  # one of 24 classes at 1.7%, under half of 4.2%
+    with pytest.warns(validate.ImbalanceWarning, match=r"class 23 has 4 of 234 rows \(1.7%\), below the 2.1% "
+                      r"threshold \(half a balanced class's 4.2%\)"):
+        validate.warn_imbalance(uneven, "train")
     many = np.repeat(np.arange(300), np.arange(1, 301))  # 300 classes: before, a 4,000-character line
     with pytest.warns(validate.ImbalanceWarning) as caught:
         validate.warn_imbalance(many, "train", class_names=[str(c) for c in range(300)])

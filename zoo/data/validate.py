@@ -234,12 +234,14 @@ def check_two_classes(y: Any, where: str, class_names: Sequence[str] | None = No
 def warn_imbalance(
     y: Any, where: str, threshold: float = 0.05, class_names: Sequence[str] | None = None
 ) -> bool:
-    """Warn (`ImbalanceWarning`) when a class holds less than `threshold` of the rows.
+    """Warn (`ImbalanceWarning`) when a class holds less than `threshold` of the rows, or less than half
+    a balanced class's share when there are so many classes that a balanced one is under `threshold`
+    (24 balanced classes hold 4.2% each: they do not warn; one of them at 2% does).
 
     Args:
         y: array-like. Integer class ids.
         where: str. The file (and split) being checked, used in the message.
-        threshold: float. The smallest class share that does not warn.
+        threshold: float. The smallest class share that does not warn (with few classes).
         class_names: optional sequence of str. Names shown with the counts.
 
     Returns:
@@ -259,7 +261,9 @@ def warn_imbalance(
         return False
     values, counts = np.unique(y, return_counts=True)
     share = counts / y.size
-    if share.min() >= threshold:
+    balanced = 1.0 / len(values)
+    limit = min(threshold, balanced / 2)
+    if share.min() >= limit:
         return False
     i = int(np.argmin(share))
 
@@ -273,7 +277,9 @@ def warn_imbalance(
     what = "class counts" if len(values) <= 10 else f"the 5 smallest of {len(values)} classes"
     warnings.warn(
         f"{where}: class {label(values[i])} has {counts[i]} of {y.size} rows ({100 * share[i]:.1f}%), "
-        f"below the {100 * threshold:.1f}% threshold; {what} {{{listed}}}. "
+        f"below the {100 * limit:.1f}% threshold"
+        + (f" (half a balanced class's {100 * balanced:.1f}%)" if limit < threshold else "")
+        + f"; {what} {{{listed}}}. "
         "Accuracy will mislead: report F1, recall or PR-AUC, or weight the classes.",
         ImbalanceWarning,
         stacklevel=2,
