@@ -448,3 +448,60 @@ def test_dataframe_errors_name_the_column_and_row_and_fit_refuses_a_raw_frame():
         zoo.fit("tabular/classification", data=_frame(), epochs=1, verbose=0)
     changed = generic.frame_cells(_frame().assign(income=lambda f: f.income + 1))
     assert changed["income"].tolist()[:1] != generic.frame_cells(_frame())["income"].tolist()[:1]
+
+
+# === Which class is positive (ROC-AUC, PR-AUC) ===
+
+
+def _fraud_csv(tmp_path):
+    rng = np.random.default_rng(0)
+    amount = rng.gamma(2.0, 50.0, 400).round(2)
+    label = np.where(amount + rng.normal(0, 40, 400) > 250, "fraud", "legit")
+    return _write(tmp_path / "tx.csv", ["amount,label"] + [f"{a},{c}" for a, c in zip(amount, label, strict=True)])
+
+
+def test_positive_class_is_named_swapped_in_and_a_majority_default_warns(tmp_path):
+    """Sorted names made 'legit' (the 90% class) the positive one of fraud/legit, and PR-AUC scored it unnamed."""
+    path = _fraud_csv(tmp_path)
+    with pytest.warns(validate.PositiveClassWarning, match=r"'legit' as the positive class .* To score the rarer "
+                      r"'fraud', name it: --data-options '\{\"positive_class\": \"fraud\"\}'"):
+        default = load_dataset("csv_tabular", path=path, target="label")
+    assert default.meta["class_names"] == ["fraud", "legit"] and default.meta["positive_class"] == "legit"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", validate.PositiveClassWarning)
+        chosen = load_dataset("csv_tabular", path=path, target="label", positive_class="fraud")
+    assert chosen.meta["class_names"] == ["legit", "fraud"] and chosen.meta["positive_class"] == "fraud"
+    for mine, theirs in zip((chosen.train, chosen.val, chosen.test), (default.train, default.val, default.test),
+                            strict=True):
+        np.testing.assert_array_equal(mine.y, 1 - theirs.y)  # same rows, same split, labels swapped
+        np.testing.assert_array_equal(mine.x["numeric"], theirs.x["numeric"])
+    with pytest.raises(ConfigError, match=r"positive_class is 'Fraud'; the target's classes are \['fraud', 'legit'\]"):
+        load_dataset("csv_tabular", path=path, target="label", positive_class="Fraud")
+    three = _write(tmp_path / "3.csv", ["x,y"] + [f"{i},{'abc'[i % 3]}" for i in range(60)])
+    with pytest.raises(ConfigError, match=r"the data has 3 classes \['a', 'b', 'c'\]; it names one class of a two"):
+        load_dataset("csv_tabular", path=three, target="y", positive_class="a")
+    with warnings.catch_warnings():  # 0/1 labels: class 1 is positive by convention, even when common
+        warnings.simplefilter("error", validate.PositiveClassWarning)
+        numeric = load_dataset("csv_tabular", path=_write(tmp_path / "n.csv", ["x,y"] + [f"{i},{int(i % 10 > 0)}"
+                                                                                         for i in range(60)]), target="y")
+    assert numeric.meta["positive_class"] == "1"
+
+
+def test_a_named_positive_class_reaches_the_report_and_the_console(tmp_path, capsys):
+    import sklearn.metrics as skm
+
+    from zoo.cli import main
+
+    path = _fraud_csv(tmp_path)
+    argv = ["train", "tabular/classification", "--data", str(path), "--target", "label", "--epochs", "3", "--quiet",
+            "--data-options", '{"positive_class": "fraud"}', "--out", str(tmp_path / "runs")]
+    assert main(argv) == 0
+    assert "(positive class: fraud)" in capsys.readouterr().out
+    run_dir = next((tmp_path / "runs").iterdir())
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["test"]["positive_class"] == "fraud"
+    saved = np.load(run_dir / "predictions.npz")
+    y_true, proba = saved["y_true"], saved["y_pred"][:, -1]  # the last column: class 1, now 'fraud'
+    assert report["test"]["per_class"]["fraud"]["support"] == int((y_true == 1).sum()) < len(y_true) / 4
+    assert report["test"]["pr_auc"] == pytest.approx(skm.average_precision_score(y_true == 1, proba))
+    assert main(["report", str(run_dir)]) == 0  # the HTML report takes the named class too

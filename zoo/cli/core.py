@@ -191,7 +191,8 @@ def print_report(report: dict) -> None:
     test = report["test"]
     keys = [k for k in ("accuracy", "macro_f1", "roc_auc", "pr_auc", "average_cost", "rmse", "mae", "phm08_score")
             if k in test]
-    print("test: " + ", ".join(f"{k} {test[k]:.4f}" for k in keys))
+    positive = f" (positive class: {test['positive_class']})" if "positive_class" in test else ""
+    print("test: " + ", ".join(f"{k} {test[k]:.4f}" for k in keys) + positive)
     for b in report.get("baselines", []):
         verdict = "meets/beats" if b["beaten"] else "falls short of"
         print(f"  {b['metric']} {b['ours']:.4f} {verdict} {b['value']} ({b['model']}, {b['citation']})")

@@ -10,6 +10,7 @@ works on it unchanged. Validation splits are always carved from training data.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import inspect
 import numbers
@@ -1402,15 +1403,67 @@ def _registered(
     resolved = path if is_frame(path) else Path(path)
     if not is_frame(path) and not resolved.is_absolute() and not resolved.exists() and data_dir:
         resolved = Path(data_dir) / resolved
+    options = dict(options)
+    positive = options.pop("positive_class", None)
     try:
         inspect.signature(loader).bind(resolved, **options)
     except TypeError as error:
-        allowed = [p for p in inspect.signature(loader).parameters if p != "path"]
+        allowed = [p for p in inspect.signature(loader).parameters if p != "path"] + ["positive_class"]
         raise ConfigError(f"Dataset '{name}': {error}. Its options are: {', '.join(allowed)}.") from None
     import pandas as pd
 
     hints = typing.get_type_hints(loader, localns={"pd": pd})
-    return loader(resolved, **{k: _option(name, k, v, hints[k]) for k, v in options.items()})
+    data = loader(resolved, **{k: _option(name, k, v, hints[k]) for k, v in options.items()})
+    return with_positive_class(data, None if positive is None else _option(name, "positive_class", positive, str))
+
+
+def with_positive_class(data: Dataset, positive_class: str | None = None) -> Dataset:
+    """A two-class dataset with `positive_class` as class 1, the class ROC-AUC and PR-AUC score.
+
+    Class names are sorted, so by default the positive class is the second name ("yes" of
+    no/yes, but "legit" of fraud/legit). Name it here (on the command line, `--data-options
+    '{"positive_class": "fraud"}'`); the labels of every split are swapped to match and
+    `meta["positive_class"]` records it. Without it, a positive class that is not a number and
+    holds most training rows warns (`validate.PositiveClassWarning`).
+
+    Example:
+    >>> s = Split(np.zeros((3, 1)), np.array([0, 1, 1]))
+    >>> ds = with_positive_class(Dataset(s, s, s, {"class_names": ["fraud", "legit"], "num_classes": 2}), "fraud")
+    >>> ds.meta["class_names"], ds.train.y.tolist()
+    (['legit', 'fraud'], [1, 0, 0])
+    """
+    names = data.meta.get("class_names")
+    if positive_class is None:
+        if names is not None and len(names) == 2:
+            _warn_majority_positive(data, names)
+            return dataclasses.replace(data, meta={**data.meta, "positive_class": names[1]})
+        return data
+    if names is None or len(names) != 2:
+        raise ConfigError(f"positive_class is {positive_class!r}, but the data has "
+                          + ("no classes (a regression target)" if names is None else f"{len(names)} classes {names}")
+                          + "; it names one class of a two-class target.")
+    if positive_class not in names:
+        raise ConfigError(f"positive_class is {positive_class!r}; the target's classes are {names}.")
+    if names[1] != positive_class:
+        data = Dataset(*(Split(part.x, (1 - part.y).astype(part.y.dtype)) for part in (data.train, data.val, data.test)),
+                       {**data.meta, "class_names": names[::-1]}, data.extra)
+    return dataclasses.replace(data, meta={**data.meta, "positive_class": positive_class})
+
+
+def _warn_majority_positive(data: Dataset, names: list[str]) -> None:
+    try:
+        [float(n) for n in names]
+        return  # 0/1 labels: class 1 is the positive one by convention
+    except ValueError:
+        pass
+    share = float(np.mean(np.asarray(data.train.y) == 1)) if len(data.train) else 0.0
+    if share > 0.5:
+        warnings.warn(
+            f"Two-class metrics (ROC-AUC, PR-AUC) score '{names[1]}' as the positive class (the second class name "
+            f"in sorted order), which holds {100 * share:.0f}% of the training rows. To score the rarer "
+            f"'{names[0]}', name it: --data-options '{{\"positive_class\": \"{names[0]}\"}}' (in Python, "
+            f"data_options['positive_class']).",
+            validate.PositiveClassWarning, stacklevel=3)
 
 
 def _as_int(value: Any) -> int:

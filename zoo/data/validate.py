@@ -35,6 +35,10 @@ class TimeOrderWarning(UserWarning):
     """Time goes backwards within a series in file order, and the loader keeps file order."""
 
 
+class PositiveClassWarning(UserWarning):
+    """Two-class metrics (ROC-AUC, PR-AUC) score the majority class as positive, by sorted class-name order."""
+
+
 class UnseenCategoryWarning(UserWarning):
     """New rows hold category values the model never saw in training; it reads them as one unseen value."""
 

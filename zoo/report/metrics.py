@@ -44,7 +44,7 @@ def classification_metrics(
     cost_matrix: Sequence[Sequence[float]] | None = None,
 ) -> dict[str, Any]:
     """Accuracy, macro-F1, per-class precision/recall/F1, a labelled confusion matrix, and
-    ROC-AUC / PR-AUC for two classes (positive = class 1), plus average cost given a
+    ROC-AUC / PR-AUC for two classes (positive = class 1, named in `positive_class`), plus average cost given a
     `cost_matrix[true][predicted]`.
 
     Example:
@@ -84,6 +84,7 @@ def classification_metrics(
     if len(class_names) == 2 and len(np.unique(y_true)) == 2:
         report["roc_auc"] = float(skm.roc_auc_score(y_true, proba[:, 1]))
         report["pr_auc"] = float(skm.average_precision_score(y_true, proba[:, 1]))
+        report["positive_class"] = str(class_names[1])  # what ROC-AUC and PR-AUC score
     elif len(np.unique(y_true)) == len(class_names) > 2:
         report["roc_auc_ovr"] = float(skm.roc_auc_score(y_true, proba, multi_class="ovr", labels=labels))
     if cost_matrix is not None:
