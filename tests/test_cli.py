@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -72,4 +74,7 @@ def test_bad_flags_are_refused_up_front_with_the_flag_named(tmp_path, capsys):
     for argv, message in cases:
         assert main(argv) == 2, argv
         assert message in capsys.readouterr().err, argv
+    with pytest.raises(SystemExit) as stopped:  # argparse's own refusal of the flag's value
+        main(train + ["--class-weight", "heavy"])
+    assert stopped.value.code == 2 and "--class-weight: expected 'balanced' or JSON weights" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["table.csv"]

@@ -494,12 +494,14 @@ def test_a_named_positive_class_reaches_the_report_and_the_console(tmp_path, cap
 
     path = _fraud_csv(tmp_path)
     argv = ["train", "tabular/classification", "--data", str(path), "--target", "label", "--epochs", "3", "--quiet",
-            "--data-options", '{"positive_class": "fraud"}', "--out", str(tmp_path / "runs")]
+            "--data-options", '{"positive_class": "fraud"}', "--class-weight", '{"fraud": 4}',
+            "--out", str(tmp_path / "runs")]
     assert main(argv) == 0
     assert "(positive class: fraud)" in capsys.readouterr().out
     run_dir = next((tmp_path / "runs").iterdir())
     report = json.loads((run_dir / "report.json").read_text())
     assert report["test"]["positive_class"] == "fraud"
+    assert report["class_weight"] == {"0": 1.0, "1": 4.0}  # by name, after the swap: fraud is class 1
     saved = np.load(run_dir / "predictions.npz")
     y_true, proba = saved["y_true"], saved["y_pred"][:, -1]  # the last column: class 1, now 'fraud'
     assert report["test"]["per_class"]["fraud"]["support"] == int((y_true == 1).sum()) < len(y_true) / 4

@@ -116,6 +116,25 @@ def test_mixed_float16_scales_the_loss_and_reloads(tmp_path):
     np.testing.assert_allclose(loaded.predict(x, verbose=0), r.model.predict(x, verbose=0), atol=1e-6)
 
 
+def test_explicit_class_weights_are_checked_and_may_name_the_classes(tmp_path):
+    from zoo.harness.fit import class_weights
+
+    y, names = np.array([0, 1, 1, 1]), ["fraud", "legit"]
+    assert class_weights(y, {"fraud": 10}, names) == {0: 10.0, 1: 1.0}  # by name; before: "expected numbers"
+    assert class_weights(y, {"1": 3}, names) == {0: 1.0, 1: 3.0}  # a JSON key spells the id
+    cases = [([1.0], "1 weight\\(s\\) for 2 classes \\(0 = 'fraud', 1 = 'legit'\\)"),  # before: a GatherV2 error
+             ([1.0, 2.0, 3.0], "3 weight"), ({0: 1.0, 5: 3.0}, "names class 5, which the data does not have"),
+             ([-1.0, 1.0], "finite numbers >= 0"), ([0.0, 0.0], "not all 0"),
+             ([float("nan"), 1.0], "finite"), ({"Fraud": 2}, "class 'Fraud'")]  # before: accepted, or NaN at the end
+    for weights, message in cases:
+        with pytest.raises(ConfigError, match=message):
+            class_weights(y, weights, names)
+    task = zoo.get_task("medical/breast_cancer_diagnosis").with_overrides(backbone_params=TINY_TABULAR)
+    with pytest.raises(ConfigError, match="class_weight has 1 weight"):
+        zoo.fit(task, out_dir=tmp_path, epochs=1, class_weight=[1.0], verbose=0)
+    assert not list(tmp_path.iterdir())  # refused before a run directory is made
+
+
 def test_class_weights_balanced_recorded(tmp_path):
     r = zoo.fit("medical/breast_cancer_diagnosis", out_dir=tmp_path, epochs=1, class_weight="balanced", verbose=0)
     weights = r.report["class_weight"]

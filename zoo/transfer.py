@@ -726,7 +726,7 @@ def _fit(model: keras.Model, task: Task, data: Dataset, s: TrainSettings, epochs
     if patience:
         callbacks.append(keras.callbacks.EarlyStopping(tc.monitor, patience=patience, restore_best_weights=True,
                                                        start_from_epoch=head_watch_start(tc, floor) if cached else 0))
-    weights = class_weights(data.train.y, tc.class_weight)
+    weights = class_weights(data.train.y, tc.class_weight, data.meta.get("class_names"))
     started = time.perf_counter()
     if cached:
         fit_cached(model, (data.train.x, data.train.y), (data.val.x, data.val.y), batch_size=batch, epochs=epochs,

@@ -64,7 +64,9 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fine-tune-epochs", type=int, metavar="N",
                    help="after training the head of a frozen backbone, N epochs with the backbone unfrozen")
     p.add_argument("--fine-tune-learning-rate", type=float, help="learning rate of those epochs (default 1e-5)")
-    p.add_argument("--class-weight", choices=["balanced"], help="weight classes inversely to their frequency")
+    p.add_argument("--class-weight", type=class_weight_flag, metavar="balanced|JSON",
+                   help="'balanced' (inversely to class frequency), or weights as JSON by class name or id, e.g. "
+                        "'{\"fraud\": 10}' or '[1, 5]' (a class left out weighs 1)")
     p.add_argument("--ensemble", type=int, metavar="N",
                    help="train N models (different seeds, same split) and average their outputs (default: the task's)")
     p.add_argument("--data-dir", help="directory holding the dataset (else $ZOO_DATA_DIR, ../shared/data)")
@@ -184,6 +186,25 @@ def cmd_info(args: argparse.Namespace) -> int:
     task = get_task(args.task)
     print(task.to_json() if args.json else model_card(task))
     return 0
+
+
+def class_weight_flag(value: str) -> str | list | dict:
+    """`--class-weight`: "balanced", or a JSON list or object of weights (checked against the data's classes later).
+
+    Example:
+    >>> class_weight_flag("balanced"), class_weight_flag('{"fraud": 10}')
+    ('balanced', {'fraud': 10})
+    """
+    if value == "balanced":
+        return value
+    try:
+        weights = json.loads(value)
+    except json.JSONDecodeError:
+        weights = None
+    if not isinstance(weights, list | dict):
+        raise argparse.ArgumentTypeError(f"expected 'balanced' or JSON weights such as '{{\"fraud\": 10}}' or '[1, 5]', "
+                                         f"got {value!r}")
+    return weights
 
 
 def print_report(report: dict) -> None:

@@ -18,6 +18,7 @@ import os
 import shutil
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -228,32 +229,58 @@ def check_dataset(task: Task, data: Dataset) -> None:
             validate.check_finite(np.asarray(split.y, dtype="float64").reshape(len(split.y), -1), f"{where}, target")
     if classes:
         validate.check_two_classes(data.train.y, f"{task.dataset} (train)", data.meta.get("class_names"))
+        class_weights(data.train.y, task.training.class_weight, data.meta.get("class_names"))  # refused up front
 
 
-def class_weights(y: np.ndarray, mode: str | list[float] | dict | None) -> dict[int, float] | None:
+def class_weights(y: np.ndarray, mode: str | list[float] | dict | None,
+                  class_names: Sequence[str] | None = None) -> dict[int, float] | None:
     """Class weights: None, `"balanced"` (n / (k * count_c) for each class c present), or
     explicit weights as a list indexed by class or a `{class: weight}` dict (e.g. a cost matrix's
-    5:1 for credit risk).
+    5:1 for credit risk), keyed by class id (an int) or, given `class_names`, name (a str); a class a dict
+    leaves out weighs 1. A list of the wrong length, an unknown class, or a weight that is
+    negative, not finite, or zero for every class is a `ConfigError` naming the classes.
 
     Example:
     >>> class_weights(np.array([0, 0, 0, 1]), "balanced")
     {0: 0.6666666666666666, 1: 2.0}
     >>> class_weights(np.array([0, 1]), [1.0, 5.0])
     {0: 1.0, 1: 5.0}
+    >>> class_weights(np.array([0, 1]), {"fraud": 10}, class_names=["fraud", "legit"])
+    {0: 10.0, 1: 1.0}
     """
     if mode is None:
         return None
+    y = np.asarray(y).astype(int).reshape(-1)
+    names = [str(n) for n in class_names] if class_names else [str(i) for i in range(int(y.max(initial=1)) + 1)]
+    listing = ", ".join(f"{i} = {n!r}" for i, n in enumerate(names)) if class_names else f"ids 0-{len(names) - 1}"
+    if isinstance(mode, str):
+        if mode != "balanced":
+            raise ConfigError(f"class_weight must be None, 'balanced', a list or a dict, got {mode!r}.")
+        classes, counts = np.unique(y, return_counts=True)
+        return {int(c): float(len(y) / (len(classes) * n)) for c, n in zip(classes, counts, strict=True)}
     if isinstance(mode, (list, tuple)):
+        if len(mode) != len(names):
+            raise ConfigError(f"class_weight has {len(mode)} weight(s) for {len(names)} classes ({listing}); give one "
+                              "per class in that order, or a dict by class.")
         mode = dict(enumerate(mode))
-    if isinstance(mode, dict):
-        try:
-            return {int(k): float(v) for k, v in mode.items()}
-        except (TypeError, ValueError):
-            raise ConfigError(f"class_weight: expected numbers per class, got {mode!r}.") from None
-    if mode != "balanced":
+    if not isinstance(mode, dict):
         raise ConfigError(f"class_weight must be None, 'balanced', a list or a dict, got {mode!r}.")
-    classes, counts = np.unique(np.asarray(y).astype(int), return_counts=True)
-    return {int(c): float(len(y) / (len(classes) * n)) for c, n in zip(classes, counts, strict=True)}
+    weights = dict.fromkeys(range(len(names)), 1.0)
+    for key, value in mode.items():
+        index: Any = key  # an int is a class id; a str a class name, or an id as JSON spells it ("0")
+        if isinstance(key, str):
+            index = names.index(key) if class_names and key in names else int(key) if key.isdigit() else None
+        if not isinstance(index, (int, np.integer)) or isinstance(index, bool) or not 0 <= index < len(names):
+            raise ConfigError(f"class_weight names class {key!r}, which the data does not have; its classes: {listing}.")
+        try:
+            weights[int(index)] = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"class_weight for class {key!r} is {value!r}; expected a number.") from None
+    bad = {names[i]: w for i, w in weights.items() if not np.isfinite(w) or w < 0}
+    if bad or not any(weights.values()):
+        raise ConfigError(f"class_weight {mode!r}: weights must be finite numbers >= 0, not all 0"
+                          + (f" (got {bad})" if bad else "") + f"; classes: {listing}.")
+    return weights
 
 
 def predict_report(task: Task, model: keras.Model, data: Dataset, batch_size: int = 256,
@@ -333,7 +360,7 @@ def _train_member(task: Task, data: Dataset, config: RunConfig, strategy: tf.dis
             callbacks.append(BestModelCheckpoint(model, member_dir / "checkpoints" / "best.keras", monitor=tc.monitor))
     if config.tensorboard and chief:
         callbacks.append(keras.callbacks.TensorBoard(str(member_dir / "logs")))
-    weights = class_weights(data.train.y, tc.class_weight)
+    weights = class_weights(data.train.y, tc.class_weight, data.meta.get("class_names"))
     cache, cache_note = (False, "off: feature_cache=False") if config.feature_cache is False else can_cache(task, model)
     if config.feature_cache and not cache:
         raise ConfigError(f"feature_cache=True, but caching is {cache_note}.")
@@ -626,7 +653,8 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
     report.update(train_seconds=seconds, epochs_run=len(next(iter(history.values()), [])), seed=config.seed,
                   strategy=config.strategy, replicas=strategy.num_replicas_in_sync, precision=dtype,
                   learning_rate=tc.learning_rate, train_examples=len(data.train),
-                  class_weight=class_weights(data.train.y, tc.class_weight), feature_cache=members[0].feature_cache,
+                  class_weight=class_weights(data.train.y, tc.class_weight, data.meta.get("class_names")),
+                  feature_cache=members[0].feature_cache,
                   training_loop=members[0].training_loop, xla=bool(getattr(members[0].model, "jit_compile", False)),
                   head=dataclasses.asdict(head_config(task, data)))  # as built: classes and target scale from the data
     if preset:
