@@ -78,3 +78,12 @@ def test_bad_flags_are_refused_up_front_with_the_flag_named(tmp_path, capsys):
         main(train + ["--class-weight", "heavy"])
     assert stopped.value.code == 2 and "--class-weight: expected 'balanced' or JSON weights" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["table.csv"]
+
+
+def test_submodules_are_reachable_after_a_plain_import_zoo():
+    """The README's `zoo.transfer.load_preset(...)` after `import zoo` was an AttributeError (a fresh process: in
+    this one another test may have imported zoo.transfer already)."""
+    code = "import zoo; print(zoo.transfer.load_preset.__name__, zoo.export.export.__name__)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0 and done.stdout.split() == ["load_preset", "export"], done.stderr[-500:]

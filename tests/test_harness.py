@@ -33,6 +33,8 @@ def test_run_directory_has_the_fixed_files_and_a_useful_report(tabular_run):
     assert cm.sum() == test["num_examples"] == 114
     assert 0.5 < test["roc_auc"] <= 1 and 0 < test["pr_auc"] <= 1
     assert report["baselines"][0]["citation"]
+    assert (report["strategy"], report["strategy_used"], report["deterministic"]) == ("auto", "DefaultDistributionStrategy",
+                                                                                     True)  # what ran, not only "auto"
     config = json.loads((tabular_run.run_dir / "config.json").read_text())
     assert config["versions"]["keras"] == keras.__version__
     assert config["data"]["sha256"]

@@ -651,7 +651,8 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
     # every worker predicts (multi-worker predict is collective); only the chief writes
     report = predict_report(task, model, data, run_dir=run_dir if chief else None)
     report.update(train_seconds=seconds, epochs_run=len(next(iter(history.values()), [])), seed=config.seed,
-                  strategy=config.strategy, replicas=strategy.num_replicas_in_sync, precision=dtype,
+                  strategy=config.strategy, strategy_used=type(strategy).__name__.lstrip("_"),
+                  replicas=strategy.num_replicas_in_sync, deterministic=config.deterministic, precision=dtype,
                   learning_rate=tc.learning_rate, train_examples=len(data.train),
                   class_weight=class_weights(data.train.y, tc.class_weight, data.meta.get("class_names")),
                   feature_cache=members[0].feature_cache,

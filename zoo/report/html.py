@@ -452,7 +452,8 @@ def _kpis(artifacts: RunArtifacts) -> str:
     tiles.append(("", "Training examples", _num(report.get("train_examples")), epochs))
     seconds = report.get("train_seconds")
     tiles.append(("", "Training time", f"{seconds:,.1f} s" if seconds is not None else "-",
-                  f"{_e(report.get('strategy', '-'))} strategy, {_num(report.get('replicas'))} replica(s), "
+                  f"{_e(report.get('strategy_used') or report.get('strategy', '-'))} strategy, "
+                  f"{_num(report.get('replicas'))} replica(s), "
                   f"{_e(report.get('precision', '-'))}"))
     cards = "".join(f'<div class="kpi {css}"><div class="label">{label}</div><div class="value">{val}</div>'
                     f'<div class="hint">{hint}</div></div>' for css, label, val, hint in tiles)
