@@ -174,6 +174,29 @@ def test_mixed_precision_dtype_reaches_every_layer():
     assert model(sample_inputs("transformer")).dtype == "float32"
 
 
+def _policies(model):
+    """The dtype policies of a model and all its layers, nested ones included (not its float inputs)."""
+    inputs = [layer for layer in model.layers if isinstance(layer, keras.layers.InputLayer)]
+    return {layer.dtype_policy.name for layer in model._flatten_layers(recursive=True) if layer not in inputs}
+
+
+def test_mixed_precision_dtype_reaches_every_layer_of_an_application_network(tmp_path):
+    """The keras.applications network was built float32 whatever the dtype: only the resize, grey-to-RGB
+    and rescaling layers around it were mixed_float16."""
+    backbone = build_backbone("application", dtype="mixed_float16", **TINY["application"])
+    network = [layer for layer in backbone.layers if isinstance(layer, keras.Model)][0]
+    assert len(list(network._flatten_layers(include_self=False))) > 100
+    assert _policies(backbone) == {"mixed_float16"}
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
+    model = transfer_model(backbone, build_head(HeadConfig("binary"), backbone.output_dim, dtype="mixed_float16"))
+    x = sample_inputs("application")
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)
+    assert _policies(get_backbone(loaded)) == {"mixed_float16"}
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    assert keras.config.dtype_policy().name == "float32"
+
+
 def test_tabular_columns_are_normalized_in_float32_under_mixed_precision():
     """A column of variance above float16's 65,504 (breast cancer's areas, credit amounts) came out of a
     float16 normalization as exactly 0: the column was lost under --precision mixed_float16."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import keras
 
@@ -123,6 +123,28 @@ class CNNBackbone(Backbone):
         return config
 
 
+def build_under_policy(build: Callable[[], keras.Model], dtype) -> keras.Model:
+    """Call `build()` with `dtype` as the global dtype policy, then restore the previous one.
+
+    For networks whose constructor takes no `dtype` (the `keras.applications` functions): every
+    layer they make takes the global policy, so this is how a mixed-precision `dtype` reaches them.
+    `dtype=None` builds under the current global policy.
+
+    Example:
+    >>> net = build_under_policy(lambda: keras.Sequential([keras.layers.Dense(2)]), "mixed_float16")
+    >>> net.layers[0].dtype_policy.name, keras.config.dtype_policy().name
+    ('mixed_float16', 'float32')
+    """
+    if dtype is None:
+        return build()
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(keras.dtype_policies.get(dtype))
+    try:
+        return build()
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
 @register_backbone("application")
 @keras.saving.register_keras_serializable(package="vertical_zoo")
 class ApplicationBackbone(Backbone):
@@ -139,7 +161,8 @@ class ApplicationBackbone(Backbone):
         input_shape: tuple. `(height, width, channels)` of the images fed to the backbone.
         image_size: int. Side length the images are resized to for the network.
         weights_path: str or None. A local `.h5`/`.weights.h5` file with the network's weights.
-        dtype: str or `keras.DTypePolicy`.
+        dtype: str or `keras.DTypePolicy`; forwarded to every layer, those of the
+            `keras.applications` network included.
 
     Example:
     >>> ApplicationBackbone("MobileNetV2", input_shape=(28, 28, 1), image_size=32).output_shape
@@ -172,8 +195,10 @@ class ApplicationBackbone(Backbone):
         if input_shape[-1] == 1:
             x = keras.layers.Concatenate(name="grey_to_rgb", **kw)([x, x, x])
         x = keras.layers.Rescaling(255.0, name="to_pixels", **kw)(x)  # applications expect 0-255 inputs
-        network = constructor(
-            include_top=False, weights=None, input_shape=(image_size, image_size, 3), pooling="avg"
+        network = build_under_policy(
+            lambda: constructor(include_top=False, weights=None, input_shape=(image_size, image_size, 3),
+                                pooling="avg"),
+            dtype,
         )
         if weights_path:
             network.load_weights(weights_path, skip_mismatch=False)
