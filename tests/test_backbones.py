@@ -428,3 +428,47 @@ def test_a_transformer_of_zero_layers_is_its_pooled_token_embeddings():
     ids = np.array([[3, 4, 0, 0, 0, 0, 0, 0]], "int32")
     embedded = backbone.get_layer("embedding")(ids)
     np.testing.assert_allclose(backbone(ids), keras.ops.mean(embedded[:, :2], axis=1), rtol=1e-5, atol=1e-6)
+
+
+# The smallest network of each keras.applications family, at the smallest size it accepts.
+_FAMILY_NETWORKS = {"convnext": "ConvNeXtTiny", "densenet": "DenseNet121", "efficientnet": "EfficientNetB0",
+                    "efficientnet_v2": "EfficientNetV2B0", "inception_resnet_v2": "InceptionResNetV2",
+                    "inception_v3": "InceptionV3", "mobilenet": "MobileNet", "mobilenet_v2": "MobileNetV2",
+                    "mobilenet_v3": "MobileNetV3Small", "nasnet": "NASNetMobile", "resnet": "ResNet50",
+                    "resnet_v2": "ResNet50V2", "vgg16": "VGG16", "vgg19": "VGG19", "xception": "Xception"}
+_MIN_SIZE = {"inception_v3": 75, "inception_resnet_v2": 75, "xception": 71}
+
+
+def test_every_keras_applications_family_has_its_preprocessing_known():
+    from builders.backbones.cnn import PREPROCESSING, application_family
+
+    networks = [name for name in dir(keras.applications) if name[0].isupper() and callable(getattr(keras.applications, name))]
+    assert {application_family(name) for name in networks} == set(PREPROCESSING) == set(_FAMILY_NETWORKS)
+
+
+@pytest.mark.parametrize("family", sorted(_FAMILY_NETWORKS))
+def test_application_network_is_fed_its_own_preprocess_input_of_the_0_255_image(family):
+    """The backbone only rescaled [0, 1] images to 0-255: ImageNet weights of MobileNetV2 ([-1, 1]), DenseNet
+    (mean/std) or ResNet50 (BGR minus means) were fed inputs of another range."""
+    import importlib
+
+    size = _MIN_SIZE.get(family, 32)
+    backbone = builders.ApplicationBackbone(_FAMILY_NETWORKS[family], input_shape=(size, size, 3), image_size=size)
+    network = [layer for layer in backbone.layers if isinstance(layer, keras.Model)][0]
+    fed = keras.Model(backbone.input, network._inbound_nodes[0].input_tensors[0])
+    x = np.random.default_rng(0).random((2, size, size, 3)).astype("float32")
+    expected = importlib.import_module(f"keras.applications.{family}").preprocess_input(x * 255.0)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(fed(x)), expected, atol=1e-4)
+
+
+def test_application_grey_images_are_preprocessed_and_old_configs_reload_unpreprocessed():
+    backbone = build_backbone("application", **TINY["application"])  # 16x16 grey, resized to 32
+    network = [layer for layer in backbone.layers if isinstance(layer, keras.Model)][0]
+    fed = keras.Model(backbone.input, network._inbound_nodes[0].input_tensors[0])
+    x = sample_inputs("application", 2)
+    rgb = np.repeat(keras.ops.convert_to_numpy(keras.layers.Resizing(32, 32)(x)), 3, axis=-1)
+    expected = keras.applications.mobilenet_v2.preprocess_input(rgb * 255.0)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(fed(x)), expected, atol=1e-4)
+    assert backbone.get_config()["preprocess"] is True
+    old = {k: v for k, v in backbone.get_config().items() if k != "preprocess"}  # saved before preprocessing
+    assert "preprocess" not in [layer.name for layer in builders.ApplicationBackbone.from_config(old).layers]

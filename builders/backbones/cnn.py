@@ -123,6 +123,65 @@ class CNNBackbone(Backbone):
         return config
 
 
+# How each keras.applications family's own `preprocess_input` maps 0-255 RGB images to its inputs
+# (keras/src/applications/<family>.py): "tf" to [-1, 1]; "torch" to [0, 1], then ImageNet mean/std
+# per channel; "caffe" RGB to BGR, then ImageNet channel means subtracted; None: the identity, the
+# network rescales inside itself.
+PREPROCESSING = {
+    "convnext": None, "densenet": "torch", "efficientnet": None, "efficientnet_v2": None,
+    "inception_resnet_v2": "tf", "inception_v3": "tf", "mobilenet": "tf", "mobilenet_v2": "tf",
+    "mobilenet_v3": None, "nasnet": "tf", "resnet": "caffe", "resnet_v2": "tf", "vgg16": "caffe",
+    "vgg19": "caffe", "xception": "tf",
+}
+_TORCH_MEAN, _TORCH_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+_CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+
+
+def application_family(application: str) -> str:
+    """The `keras.applications` module a network function lives in, e.g. `"mobilenet_v2"`.
+
+    Example:
+    >>> application_family("MobileNetV2"), application_family("ResNet50")
+    ('mobilenet_v2', 'resnet')
+    """
+    return getattr(keras.applications, application).__module__.rsplit(".", 1)[-1]
+
+
+@keras.saving.register_keras_serializable(package="vertical_zoo")
+class ImageNetPreprocessing(keras.layers.Layer):
+    """A `keras.applications` family's `preprocess_input` on 0-255 RGB images, as a layer.
+
+    Args:
+        mode: str. `"tf"` (to [-1, 1]), `"torch"` (to [0, 1], then ImageNet mean and std per
+            channel) or `"caffe"` (RGB to BGR, then ImageNet channel means subtracted), as in
+            `keras.applications.imagenet_utils.preprocess_input`.
+
+    Example:
+    >>> x = keras.ops.convert_to_tensor([[[[0.0, 127.5, 255.0]]]])
+    >>> keras.ops.convert_to_numpy(ImageNetPreprocessing("tf")(x)).tolist()
+    [[[[-1.0, 0.0, 1.0]]]]
+    """
+
+    def __init__(self, mode: str, **kwargs):
+        super().__init__(**kwargs)
+        if mode not in ("tf", "torch", "caffe"):
+            raise ConfigError(f"ImageNetPreprocessing: mode must be 'tf', 'torch' or 'caffe', got {mode!r}.")
+        self.mode = mode
+
+    def call(self, images):
+        if self.mode == "tf":
+            return images / 127.5 - 1.0
+        if self.mode == "torch":
+            mean = keras.ops.convert_to_tensor(_TORCH_MEAN, dtype=images.dtype)
+            std = keras.ops.convert_to_tensor(_TORCH_STD, dtype=images.dtype)
+            return (images / 255.0 - mean) / std
+        mean = keras.ops.convert_to_tensor(_CAFFE_MEAN_BGR, dtype=images.dtype)
+        return keras.ops.flip(images, axis=-1) - mean
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "mode": self.mode}
+
+
 def build_under_policy(build: Callable[[], keras.Model], dtype) -> keras.Model:
     """Call `build()` with `dtype` as the global dtype policy, then restore the previous one.
 
@@ -150,8 +209,12 @@ def build_under_policy(build: Callable[[], keras.Model], dtype) -> keras.Model:
 class ApplicationBackbone(Backbone):
     """Wraps a `keras.applications` network (e.g. ResNet50, MobileNetV2, EfficientNetB0).
 
-    Images of any size and 1 or 3 channels are resized to `image_size` and grey images are
-    repeated to 3 channels. Weights are random unless `weights_path` names a local weights file
+    Images of any size and 1 or 3 channels, scaled to [0, 1], are resized to `image_size`, grey
+    images are repeated to 3 channels, and the result goes through the network's own
+    `preprocess_input` (e.g. `keras.applications.mobilenet_v2.preprocess_input` of the 0-255
+    image: [-1, 1] for MobileNetV2, ImageNet mean/std for DenseNet, BGR minus the ImageNet means
+    for ResNet50 and VGG; nothing for EfficientNet, MobileNetV3 and ConvNeXt, which rescale
+    inside), so ImageNet weights see the inputs they were trained on. Weights are random unless `weights_path` names a local weights file
     (e.g. the `..._notop.h5` file downloaded once on a machine with network access): nothing is
     downloaded here. The loaded weights are saved inside the model, so the path is not needed
     to reload it.
@@ -161,6 +224,8 @@ class ApplicationBackbone(Backbone):
         input_shape: tuple. `(height, width, channels)` of the images fed to the backbone.
         image_size: int. Side length the images are resized to for the network.
         weights_path: str or None. A local `.h5`/`.weights.h5` file with the network's weights.
+        preprocess: bool. Apply the network's own `preprocess_input` (default). Configs saved
+            before it was applied have no `preprocess` and reload with `False`, as they were trained.
         dtype: str or `keras.DTypePolicy`; forwarded to every layer, those of the
             `keras.applications` network included.
 
@@ -175,12 +240,16 @@ class ApplicationBackbone(Backbone):
         input_shape: Sequence[int] = (224, 224, 3),
         image_size: int = 224,
         weights_path: str | None = None,
+        preprocess: bool = True,
         dtype=None,
         **kwargs,
     ):
         constructor = getattr(keras.applications, application, None)
         if constructor is None or not callable(constructor):
             raise ConfigError(f"ApplicationBackbone: keras.applications has no network named {application!r}.")
+        if application_family(application) not in PREPROCESSING:
+            raise ConfigError(f"ApplicationBackbone: keras.applications.{application} is not supported (its "
+                              f"preprocess_input is not known here); supported families: {sorted(PREPROCESSING)}.")
         input_shape = check_sizes("ApplicationBackbone", "input_shape", input_shape)
         if len(input_shape) != 3:
             raise ConfigError(f"ApplicationBackbone: input_shape must be (height, width, channels), got {input_shape}.")
@@ -194,7 +263,10 @@ class ApplicationBackbone(Backbone):
             x = keras.layers.Resizing(image_size, image_size, name="resize", **kw)(x)
         if input_shape[-1] == 1:
             x = keras.layers.Concatenate(name="grey_to_rgb", **kw)([x, x, x])
-        x = keras.layers.Rescaling(255.0, name="to_pixels", **kw)(x)  # applications expect 0-255 inputs
+        x = keras.layers.Rescaling(255.0, name="to_pixels", **kw)(x)  # preprocess_input takes 0-255 inputs
+        mode = PREPROCESSING[application_family(application)]
+        if preprocess and mode is not None:
+            x = ImageNetPreprocessing(mode, name="preprocess", **kw)(x)
         network = build_under_policy(
             lambda: constructor(include_top=False, weights=None, input_shape=(image_size, image_size, 3),
                                 pooling="avg"),
@@ -211,8 +283,15 @@ class ApplicationBackbone(Backbone):
         self.application = application
         self.image_shape = input_shape
         self.image_size = image_size
+        self.preprocess = bool(preprocess)
 
     def get_config(self) -> dict:
         config = super().get_config()
-        config.update(application=self.application, input_shape=list(self.image_shape), image_size=self.image_size)
+        config.update(application=self.application, input_shape=list(self.image_shape), image_size=self.image_size,
+                      preprocess=self.preprocess)
         return config
+
+    @classmethod
+    def from_config(cls, config: dict) -> ApplicationBackbone:
+        # A model saved before the preprocessing was applied was trained on 0-255 inputs: it reloads so.
+        return super().from_config({"preprocess": False, **config})
