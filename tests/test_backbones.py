@@ -472,3 +472,41 @@ def test_application_grey_images_are_preprocessed_and_old_configs_reload_unprepr
     assert backbone.get_config()["preprocess"] is True
     old = {k: v for k, v in backbone.get_config().items() if k != "preprocess"}  # saved before preprocessing
     assert "preprocess" not in [layer.name for layer in builders.ApplicationBackbone.from_config(old).layers]
+
+
+def _weights_file(tmp_path, kind):
+    if kind == "imagenet":
+        return "imagenet"
+    if kind == "missing":
+        return str(tmp_path / "mobilenet_v2_notop.h5")
+    if kind == "directory":
+        return str(tmp_path)
+    if kind == "not_hdf5":
+        (tmp_path / "garbage.h5").write_text("not hdf5")
+        return str(tmp_path / "garbage.h5")
+    if kind == "whole_model":
+        (tmp_path / "model.keras").write_bytes(b"PK")
+        return str(tmp_path / "model.keras")
+    other = keras.applications.MobileNetV2(include_top=False, weights=None, input_shape=(32, 32, 3), alpha=0.35)
+    other.save_weights(tmp_path / "mobilenet_v2_035_notop.weights.h5")
+    return str(tmp_path / "mobilenet_v2_035_notop.weights.h5")
+
+
+@pytest.mark.parametrize("kind,message", [
+    ("imagenet", "is not downloaded: ApplicationBackbone never downloads weights"),
+    ("missing", "does not exist"),
+    ("directory", "is a directory, not a weights file"),
+    ("not_hdf5", "is not an HDF5 file"),
+    ("whole_model", r"is not a .h5 or .weights.h5 weights file"),
+    ("other_architecture", r"does not hold weights of keras.applications.MobileNetV2\(include_top=False\)"),
+])
+def test_application_weights_path_errors_name_the_file_and_what_to_pass(kind, message, tmp_path):
+    """h5py's "Unable to synchronously open file" / "file signature not found", Keras's "File format not
+    supported" for 'imagenet', and ~70 Keras warnings before a shape ValueError for another network's file."""
+    path = _weights_file(tmp_path, kind)
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(ConfigError, match=message) as error:
+        warnings.simplefilter("always")
+        builders.ApplicationBackbone("MobileNetV2", input_shape=(32, 32, 3), image_size=32, weights_path=path)
+    assert f"ApplicationBackbone: weights_path={path!r}" in str(error.value)
+    assert "_notop.h5" in str(error.value) and "include_top=False, weights='imagenet')" in str(error.value)
+    assert not [w for w in caught if "keras" in w.filename], [str(w.message)[:80] for w in caught][:3]

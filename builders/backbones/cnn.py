@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import re
+import warnings
 from collections.abc import Callable, Sequence
 
+import h5py
 import keras
 
 from builders.backbones.base import Backbone, layer_kwargs
@@ -204,6 +208,63 @@ def build_under_policy(build: Callable[[], keras.Model], dtype) -> keras.Model:
         keras.config.set_dtype_policy(previous)
 
 
+def _weights_to_pass(application: str) -> str:
+    return (f"pass the path of a local copy of the keras.applications {application} weights without the top (the "
+            f"'..._notop.h5' file, downloaded elsewhere: keras.applications.{application}(include_top=False, "
+            "weights='imagenet') on a machine with network access saves it in ~/.keras/models/), or a .weights.h5 "
+            f"file saved from a keras.applications.{application}(include_top=False) network")
+
+
+def check_weights_file(application: str, weights_path: str | os.PathLike) -> str:
+    """`weights_path` as a string if it can hold weights for the network, else a `ConfigError` saying what to pass.
+
+    Nothing is ever downloaded: `"imagenet"` is refused, as are missing files, directories, other
+    extensions than `.h5`/`.hdf5` (`.weights.h5` included) and files whose content is not HDF5.
+
+    Example:
+    >>> check_weights_file("MobileNetV2", "imagenet")
+    Traceback (most recent call last):
+    ...
+    builders.errors.ConfigError: ApplicationBackbone: weights_path='imagenet' is not downloaded...
+    """
+    path = os.fspath(weights_path)
+    where = f"ApplicationBackbone: weights_path={path!r}"
+    if path.lower() == "imagenet":
+        raise ConfigError(f"{where} is not downloaded: ApplicationBackbone never downloads weights (weights_path "
+                          f"names a local file); {_weights_to_pass(application)}.")
+    if not os.path.exists(path):
+        raise ConfigError(f"{where} does not exist; {_weights_to_pass(application)}.")
+    if os.path.isdir(path):
+        raise ConfigError(f"{where} is a directory, not a weights file; {_weights_to_pass(application)}.")
+    if not path.endswith((".h5", ".hdf5")):
+        raise ConfigError(f"{where} is not a .h5 or .weights.h5 weights file; {_weights_to_pass(application)}.")
+    if not h5py.is_hdf5(path):
+        raise ConfigError(f"{where} is not an HDF5 file (damaged, truncated, or another format under an .h5 name); "
+                          f"{_weights_to_pass(application)}.")
+    return path
+
+
+def load_network_weights(network: keras.Model, application: str, weights_path: str) -> None:
+    """Load a checked weights file into a `keras.applications` network, or raise a `ConfigError` naming
+    the file and the network when it holds another architecture's weights.
+
+    Keras's own warnings are held back while loading (a file of another architecture makes
+    Keras 3 warn once per layer before failing) and shown again when the load succeeds.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            network.load_weights(weights_path, skip_mismatch=False)
+        except ValueError as error:
+            detail = re.sub(r"\s+", " ", str(error).split("Target variable:")[0].split("List of objects")[0])
+            raise ConfigError(
+                f"ApplicationBackbone: weights_path={weights_path!r} does not hold weights of keras.applications."
+                f"{application}(include_top=False) (another network, another alpha or width, or a file with the top): "
+                f"{detail.strip()[:300].rstrip('.')}. To use it, {_weights_to_pass(application)}.") from None
+    for warning in caught:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+
+
 @register_backbone("application")
 @keras.saving.register_keras_serializable(package="vertical_zoo")
 class ApplicationBackbone(Backbone):
@@ -214,10 +275,12 @@ class ApplicationBackbone(Backbone):
     `preprocess_input` (e.g. `keras.applications.mobilenet_v2.preprocess_input` of the 0-255
     image: [-1, 1] for MobileNetV2, ImageNet mean/std for DenseNet, BGR minus the ImageNet means
     for ResNet50 and VGG; nothing for EfficientNet, MobileNetV3 and ConvNeXt, which rescale
-    inside), so ImageNet weights see the inputs they were trained on. Weights are random unless `weights_path` names a local weights file
-    (e.g. the `..._notop.h5` file downloaded once on a machine with network access): nothing is
-    downloaded here. The loaded weights are saved inside the model, so the path is not needed
-    to reload it.
+    inside), so ImageNet weights see the inputs they were trained on.
+
+    Weights are random unless `weights_path` names a local weights file (e.g. the `..._notop.h5`
+    file downloaded once on a machine with network access): nothing is downloaded here, and a
+    missing, non-HDF5 or other network's file is a `ConfigError` that says what to pass. The
+    loaded weights are saved inside the model, so the path is not needed to reload it.
 
     Args:
         application: str. Name of a function in `keras.applications`, e.g. `"MobileNetV2"`.
@@ -254,6 +317,7 @@ class ApplicationBackbone(Backbone):
         if len(input_shape) != 3:
             raise ConfigError(f"ApplicationBackbone: input_shape must be (height, width, channels), got {input_shape}.")
         image_size = check_size("ApplicationBackbone", "image_size", image_size)
+        weights_file = check_weights_file(application, weights_path) if weights_path else None
         kw = layer_kwargs(dtype)
 
         # === Layers ===
@@ -272,8 +336,8 @@ class ApplicationBackbone(Backbone):
                                 pooling="avg"),
             dtype,
         )
-        if weights_path:
-            network.load_weights(weights_path, skip_mismatch=False)
+        if weights_file:
+            load_network_weights(network, application, weights_file)
         features = network(x)
 
         # === Functional Model ===
