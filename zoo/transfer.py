@@ -173,6 +173,14 @@ def verify_preset(preset_dir: str | os.PathLike) -> dict[str, Any]:
 
 def _preset_metadata(path: Path) -> dict[str, Any]:
     """A preset directory's `metadata.json`, or a `ConfigError` saying what is wrong with the directory."""
+    if path.is_file():
+        inside = (f" It is in a preset directory: pass {path.parent}." if (path.parent / "config.json").is_file()
+                  and (path.parent / "metadata.json").is_file() else
+                  " A keras.applications weights file goes to the application backbone's weights_path instead."
+                  if path.name.endswith(".h5") else "")
+        raise ConfigError(f"{path} is a file, not a preset directory: pass the directory `zoo pretrain`, "
+                          "zoo.transfer.save_preset or keras-hub's save_to_preset wrote, which holds config.json, "
+                          f"metadata.json and {PRESET_WEIGHTS} (text presets also tokenizer.json and assets/).{inside}")
     if not (path / "config.json").is_file() or not (path / "metadata.json").is_file():
         gone = "" if path.is_dir() else " It does not exist: if a run was trained from it, it was moved or deleted."
         raise ConfigError(f"{path} is not a preset directory (expected config.json and metadata.json; make one with "
