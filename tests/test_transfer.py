@@ -314,3 +314,24 @@ def test_load_preset_of_a_file_says_it_is_a_file_and_what_to_pass(tmp_path):
         load_preset(weights)
     assert str(weights) in str(error.value) and "does not exist" not in str(error.value)
 
+
+def test_load_preset_names_a_missing_weights_file(tmp_path):
+    """A keras-hub preset without model.weights.h5 failed with keras-hub's "model.weights.json doesn't exist"."""
+    import keras
+    import keras_hub
+
+    keras.utils.set_random_seed(0)
+    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "profit", "loss"]
+    path = tmp_path / "bert"
+    keras_hub.models.BertBackbone(vocabulary_size=len(vocabulary), num_layers=1, num_heads=2, hidden_dim=8,
+                                  intermediate_dim=16, max_sequence_length=8).save_to_preset(str(path))
+    keras_hub.models.BertTokenizer(vocabulary=vocabulary).save_to_preset(str(path))
+    assert type(load_preset(path).backbone).__name__ == "HubTextBackbone"
+    (path / "model.weights.h5").unlink()
+    with pytest.raises(ConfigError, match="model.weights.h5 is missing") as error:
+        load_preset(path)
+    assert str(path / "model.weights.h5") in str(error.value) and "model.weights.json" not in str(error.value)
+    ours = _tiny_preset(tmp_path)  # unverified, our own preset says the same
+    (ours / "model.weights.h5").unlink()
+    with pytest.raises(ConfigError, match="model.weights.h5 is missing"):
+        load_preset(ours, verify=False)
