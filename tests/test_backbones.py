@@ -349,6 +349,7 @@ def test_recommender_implicit_feedback_is_svdpp_and_saves_the_rated_items(tmp_pa
     (lambda: builders.CNNBackbone(filters="32"), r"filters must be a list of integers >= 1, got '32' \(str\)"),
     (lambda: builders.CNNBackbone(filters=()), "filters must list at least one"),
     (lambda: builders.ApplicationBackbone("MobileNetV2", input_shape=(0, 32, 3)), "ApplicationBackbone: input_shape"),
+    (lambda: builders.ApplicationBackbone("MobileNetV2", preprocess="no"), "ApplicationBackbone: preprocess must be"),
     (lambda: builders.RNNBackbone(num_features=3, units=0), "RNNBackbone: units must be an integer >= 1, got 0"),
     (lambda: builders.RNNBackbone(sequence_length=-10, num_features=3), "sequence_length must be an integer >= 1 or None"),
     (lambda: builders.RNNBackbone(vocabulary_size=0), "vocabulary_size must be an integer >= 2 or None, got 0"),

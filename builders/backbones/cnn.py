@@ -317,6 +317,8 @@ class ApplicationBackbone(Backbone):
         if len(input_shape) != 3:
             raise ConfigError(f"ApplicationBackbone: input_shape must be (height, width, channels), got {input_shape}.")
         image_size = check_size("ApplicationBackbone", "image_size", image_size)
+        if not isinstance(preprocess, bool):
+            raise ConfigError(f"ApplicationBackbone: preprocess must be true or false, got {preprocess!r}.")
         weights_file = check_weights_file(application, weights_path) if weights_path else None
         kw = layer_kwargs(dtype)
 
@@ -347,7 +349,7 @@ class ApplicationBackbone(Backbone):
         self.application = application
         self.image_shape = input_shape
         self.image_size = image_size
-        self.preprocess = bool(preprocess)
+        self.preprocess = preprocess
 
     def get_config(self) -> dict:
         config = super().get_config()
