@@ -190,6 +190,29 @@ def test_mixed_precision_dtype_reaches_every_layer():
     assert model(sample_inputs("transformer")).dtype == "float32"
 
 
+def _policies(model):
+    """The dtype policies of a model and all its layers, nested ones included (not its float inputs)."""
+    inputs = [layer for layer in model.layers if isinstance(layer, keras.layers.InputLayer)]
+    return {layer.dtype_policy.name for layer in model._flatten_layers(recursive=True) if layer not in inputs}
+
+
+def test_mixed_precision_dtype_reaches_every_layer_of_an_application_network(tmp_path):
+    """The keras.applications network was built float32 whatever the dtype: only the resize, grey-to-RGB
+    and rescaling layers around it were mixed_float16."""
+    backbone = build_backbone("application", dtype="mixed_float16", **TINY["application"])
+    network = [layer for layer in backbone.layers if isinstance(layer, keras.Model)][0]
+    assert len(list(network._flatten_layers(include_self=False))) > 100
+    assert _policies(backbone) == {"mixed_float16"}
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
+    model = transfer_model(backbone, build_head(HeadConfig("binary"), backbone.output_dim, dtype="mixed_float16"))
+    x = sample_inputs("application")
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)
+    assert _policies(get_backbone(loaded)) == {"mixed_float16"}
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    assert keras.config.dtype_policy().name == "float32"
+
+
 def test_tabular_columns_are_normalized_in_float32_under_mixed_precision():
     """A column of variance above float16's 65,504 (breast cancer's areas, credit amounts) came out of a
     float16 normalization as exactly 0: the column was lost under --precision mixed_float16."""
@@ -342,6 +365,7 @@ def test_recommender_implicit_feedback_is_svdpp_and_saves_the_rated_items(tmp_pa
     (lambda: builders.CNNBackbone(filters="32"), r"filters must be a list of integers >= 1, got '32' \(str\)"),
     (lambda: builders.CNNBackbone(filters=()), "filters must list at least one"),
     (lambda: builders.ApplicationBackbone("MobileNetV2", input_shape=(0, 32, 3)), "ApplicationBackbone: input_shape"),
+    (lambda: builders.ApplicationBackbone("MobileNetV2", preprocess="no"), "ApplicationBackbone: preprocess must be"),
     (lambda: builders.RNNBackbone(num_features=3, units=0), "RNNBackbone: units must be an integer >= 1, got 0"),
     (lambda: builders.RNNBackbone(sequence_length=-10, num_features=3), "sequence_length must be an integer >= 1 or None"),
     (lambda: builders.RNNBackbone(vocabulary_size=0), "vocabulary_size must be an integer >= 2 or None, got 0"),
@@ -421,3 +445,85 @@ def test_a_transformer_of_zero_layers_is_its_pooled_token_embeddings():
     ids = np.array([[3, 4, 0, 0, 0, 0, 0, 0]], "int32")
     embedded = backbone.get_layer("embedding")(ids)
     np.testing.assert_allclose(backbone(ids), keras.ops.mean(embedded[:, :2], axis=1), rtol=1e-5, atol=1e-6)
+
+
+# The smallest network of each keras.applications family, at the smallest size it accepts.
+_FAMILY_NETWORKS = {"convnext": "ConvNeXtTiny", "densenet": "DenseNet121", "efficientnet": "EfficientNetB0",
+                    "efficientnet_v2": "EfficientNetV2B0", "inception_resnet_v2": "InceptionResNetV2",
+                    "inception_v3": "InceptionV3", "mobilenet": "MobileNet", "mobilenet_v2": "MobileNetV2",
+                    "mobilenet_v3": "MobileNetV3Small", "nasnet": "NASNetMobile", "resnet": "ResNet50",
+                    "resnet_v2": "ResNet50V2", "vgg16": "VGG16", "vgg19": "VGG19", "xception": "Xception"}
+_MIN_SIZE = {"inception_v3": 75, "inception_resnet_v2": 75, "xception": 71}
+
+
+def test_every_keras_applications_family_has_its_preprocessing_known():
+    from builders.backbones.cnn import PREPROCESSING, application_family
+
+    networks = [name for name in dir(keras.applications) if name[0].isupper() and callable(getattr(keras.applications, name))]
+    assert {application_family(name) for name in networks} == set(PREPROCESSING) == set(_FAMILY_NETWORKS)
+
+
+@pytest.mark.parametrize("family", sorted(_FAMILY_NETWORKS))
+def test_application_network_is_fed_its_own_preprocess_input_of_the_0_255_image(family):
+    """The backbone only rescaled [0, 1] images to 0-255: ImageNet weights of MobileNetV2 ([-1, 1]), DenseNet
+    (mean/std) or ResNet50 (BGR minus means) were fed inputs of another range."""
+    import importlib
+
+    size = _MIN_SIZE.get(family, 32)
+    backbone = builders.ApplicationBackbone(_FAMILY_NETWORKS[family], input_shape=(size, size, 3), image_size=size)
+    network = [layer for layer in backbone.layers if isinstance(layer, keras.Model)][0]
+    fed = keras.Model(backbone.input, network._inbound_nodes[0].input_tensors[0])
+    x = np.random.default_rng(0).random((2, size, size, 3)).astype("float32")
+    expected = importlib.import_module(f"keras.applications.{family}").preprocess_input(x * 255.0)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(fed(x)), expected, atol=1e-4)
+
+
+def test_application_grey_images_are_preprocessed_and_old_configs_reload_unpreprocessed():
+    backbone = build_backbone("application", **TINY["application"])  # 16x16 grey, resized to 32
+    network = [layer for layer in backbone.layers if isinstance(layer, keras.Model)][0]
+    fed = keras.Model(backbone.input, network._inbound_nodes[0].input_tensors[0])
+    x = sample_inputs("application", 2)
+    rgb = np.repeat(keras.ops.convert_to_numpy(keras.layers.Resizing(32, 32)(x)), 3, axis=-1)
+    expected = keras.applications.mobilenet_v2.preprocess_input(rgb * 255.0)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(fed(x)), expected, atol=1e-4)
+    assert backbone.get_config()["preprocess"] is True
+    old = {k: v for k, v in backbone.get_config().items() if k != "preprocess"}  # saved before preprocessing
+    assert "preprocess" not in [layer.name for layer in builders.ApplicationBackbone.from_config(old).layers]
+
+
+def _weights_file(tmp_path, kind):
+    if kind == "imagenet":
+        return "imagenet"
+    if kind == "missing":
+        return str(tmp_path / "mobilenet_v2_notop.h5")
+    if kind == "directory":
+        return str(tmp_path)
+    if kind == "not_hdf5":
+        (tmp_path / "garbage.h5").write_text("not hdf5")
+        return str(tmp_path / "garbage.h5")
+    if kind == "whole_model":
+        (tmp_path / "model.keras").write_bytes(b"PK")
+        return str(tmp_path / "model.keras")
+    other = keras.applications.MobileNetV2(include_top=False, weights=None, input_shape=(32, 32, 3), alpha=0.35)
+    other.save_weights(tmp_path / "mobilenet_v2_035_notop.weights.h5")
+    return str(tmp_path / "mobilenet_v2_035_notop.weights.h5")
+
+
+@pytest.mark.parametrize("kind,message", [
+    ("imagenet", "is not downloaded: ApplicationBackbone never downloads weights"),
+    ("missing", "does not exist"),
+    ("directory", "is a directory, not a weights file"),
+    ("not_hdf5", "is not an HDF5 file"),
+    ("whole_model", r"is not a .h5 or .weights.h5 weights file"),
+    ("other_architecture", r"does not hold weights of keras.applications.MobileNetV2\(include_top=False\)"),
+])
+def test_application_weights_path_errors_name_the_file_and_what_to_pass(kind, message, tmp_path):
+    """h5py's "Unable to synchronously open file" / "file signature not found", Keras's "File format not
+    supported" for 'imagenet', and ~70 Keras warnings before a shape ValueError for another network's file."""
+    path = _weights_file(tmp_path, kind)
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(ConfigError, match=message) as error:
+        warnings.simplefilter("always")
+        builders.ApplicationBackbone("MobileNetV2", input_shape=(32, 32, 3), image_size=32, weights_path=path)
+    assert f"ApplicationBackbone: weights_path={path!r}" in str(error.value)
+    assert "_notop.h5" in str(error.value) and "include_top=False, weights='imagenet')" in str(error.value)
+    assert not [w for w in caught if "keras" in w.filename], [str(w.message)[:80] for w in caught][:3]

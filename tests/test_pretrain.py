@@ -282,7 +282,8 @@ def test_application_backbone_loads_keras_applications_weights_from_a_local_file
     assert not all(np.array_equal(a, b) for a, b in zip(network.get_weights(), inner(fresh).get_weights(),
                                                          strict=True))
     x = np.random.default_rng(0).random((2, 32, 32, 3)).astype("float32")
-    expected = network.predict(x * 255.0, verbose=0)  # the backbone rescales [0, 1] images to 0-255 itself
+    # the backbone rescales [0, 1] images to 0-255 and applies MobileNetV2's own preprocessing itself
+    expected = network.predict(keras.applications.mobilenet_v2.preprocess_input(x * 255.0), verbose=0)
     np.testing.assert_allclose(backbone.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
 
 

@@ -288,3 +288,50 @@ def test_cli_errors_are_one_line(tmp_path):
     out = _run(["pretrain", "--corpus", "windows.npy", "--objective", "age", "--out", "p", "--quiet"], tmp_path)
     assert out.returncode == 2 and "'age' objective needs each window's age" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+# === load_preset: what is wrong with the path ===
+
+
+def _tiny_preset(tmp_path):
+    from builders import RNNBackbone
+    from zoo.transfer import save_preset
+
+    return save_preset(RNNBackbone(sequence_length=4, num_features=2, units=3), tmp_path / "preset")
+
+
+def test_load_preset_of_a_file_says_it_is_a_file_and_what_to_pass(tmp_path):
+    """A .weights.h5 file that exists was reported as "not a preset directory ... It does not exist"."""
+    preset = _tiny_preset(tmp_path)
+    with pytest.raises(ConfigError, match="is a file, not a preset directory") as error:
+        load_preset(preset / "model.weights.h5")
+    assert "does not exist" not in str(error.value)
+    assert "config.json, metadata.json and model.weights.h5" in str(error.value)
+    assert f"pass {preset}." in str(error.value)
+    weights = tmp_path / "mobilenet_v2_notop.weights.h5"
+    weights.write_bytes(b"")
+    with pytest.raises(ConfigError, match="is a file, not a preset directory.*weights_path") as error:
+        load_preset(weights)
+    assert str(weights) in str(error.value) and "does not exist" not in str(error.value)
+
+
+def test_load_preset_names_a_missing_weights_file(tmp_path):
+    """A keras-hub preset without model.weights.h5 failed with keras-hub's "model.weights.json doesn't exist"."""
+    import keras
+    import keras_hub
+
+    keras.utils.set_random_seed(0)
+    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "profit", "loss"]
+    path = tmp_path / "bert"
+    keras_hub.models.BertBackbone(vocabulary_size=len(vocabulary), num_layers=1, num_heads=2, hidden_dim=8,
+                                  intermediate_dim=16, max_sequence_length=8).save_to_preset(str(path))
+    keras_hub.models.BertTokenizer(vocabulary=vocabulary).save_to_preset(str(path))
+    assert type(load_preset(path).backbone).__name__ == "HubTextBackbone"
+    (path / "model.weights.h5").unlink()
+    with pytest.raises(ConfigError, match="model.weights.h5 is missing") as error:
+        load_preset(path)
+    assert str(path / "model.weights.h5") in str(error.value) and "model.weights.json" not in str(error.value)
+    ours = _tiny_preset(tmp_path)  # unverified, our own preset says the same
+    (ours / "model.weights.h5").unlink()
+    with pytest.raises(ConfigError, match="model.weights.h5 is missing"):
+        load_preset(ours, verify=False)

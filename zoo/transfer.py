@@ -173,6 +173,14 @@ def verify_preset(preset_dir: str | os.PathLike) -> dict[str, Any]:
 
 def _preset_metadata(path: Path) -> dict[str, Any]:
     """A preset directory's `metadata.json`, or a `ConfigError` saying what is wrong with the directory."""
+    if path.is_file():
+        inside = (f" It is in a preset directory: pass {path.parent}." if (path.parent / "config.json").is_file()
+                  and (path.parent / "metadata.json").is_file() else
+                  " A keras.applications weights file goes to the application backbone's weights_path instead."
+                  if path.name.endswith(".h5") else "")
+        raise ConfigError(f"{path} is a file, not a preset directory: pass the directory `zoo pretrain`, "
+                          "zoo.transfer.save_preset or keras-hub's save_to_preset wrote, which holds config.json, "
+                          f"metadata.json and {PRESET_WEIGHTS} (text presets also tokenizer.json and assets/).{inside}")
     if not (path / "config.json").is_file() or not (path / "metadata.json").is_file():
         gone = "" if path.is_dir() else " It does not exist: if a run was trained from it, it was moved or deleted."
         raise ConfigError(f"{path} is not a preset directory (expected config.json and metadata.json; make one with "
@@ -224,6 +232,11 @@ def load_preset(preset_dir: str | os.PathLike, *, verify: bool = True, dtype: An
 
     path = Path(preset_dir)
     metadata = verify_preset(path) if verify else _preset_metadata(path)
+    missing = _missing_weights_file(path)
+    if missing:
+        raise ConfigError(f"{path / missing} is missing: the preset's config.json gives only the architecture, "
+                          f"its weights are in {missing}. Copy the whole preset directory again, or save it again "
+                          "(zoo.transfer.save_preset, keras-hub's save_to_preset).")
     backbone = keras_hub.models.Backbone.from_preset(str(path), **({"dtype": dtype} if dtype else {}))
     tokenizer = None
     if not isinstance(backbone, Backbone):
@@ -234,6 +247,28 @@ def load_preset(preset_dir: str | os.PathLike, *, verify: bool = True, dtype: An
         tokenizer = keras.saving.deserialize_keras_object(json.loads((path / "tokenizer.json").read_text()))
         tokenizer.load_assets(str(path / Path(VOCABULARY_FILE).parent))
     return Preset(path, backbone, tokenizer, metadata)
+
+
+def _missing_weights_file(path: Path) -> str | None:
+    """The weights file a preset directory lacks (keras-hub reads `model.weights.h5`, or shards listed in
+    `model.weights.json`), or None.
+
+    Example:
+    >>> import tempfile
+    >>> _missing_weights_file(Path(tempfile.mkdtemp()))
+    'model.weights.h5'
+    """
+    if (path / PRESET_WEIGHTS).is_file():
+        return None
+    shards = path / "model.weights.json"
+    if not shards.is_file():
+        return PRESET_WEIGHTS
+    try:
+        weight_map = json.loads(shards.read_text())["weight_map"]
+        names = {name for value in weight_map.values() for name in ([value] if isinstance(value, str) else value)}
+    except (ValueError, UnicodeDecodeError, KeyError, TypeError, AttributeError):
+        return None  # not a shard index keras-hub can read: it says what is wrong with it
+    return next((name for name in sorted(names) if not (path / name).is_file()), None)
 
 
 def _hub_preset(path: Path, encoder: Any, metadata: dict[str, Any], sequence_length: int | None) -> Preset:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import re
+import warnings
+from collections.abc import Callable, Sequence
 
+import h5py
 import keras
 
 from builders.backbones.base import Backbone, layer_kwargs
@@ -123,23 +127,170 @@ class CNNBackbone(Backbone):
         return config
 
 
+# How each keras.applications family's own `preprocess_input` maps 0-255 RGB images to its inputs
+# (keras/src/applications/<family>.py): "tf" to [-1, 1]; "torch" to [0, 1], then ImageNet mean/std
+# per channel; "caffe" RGB to BGR, then ImageNet channel means subtracted; None: the identity, the
+# network rescales inside itself.
+PREPROCESSING = {
+    "convnext": None, "densenet": "torch", "efficientnet": None, "efficientnet_v2": None,
+    "inception_resnet_v2": "tf", "inception_v3": "tf", "mobilenet": "tf", "mobilenet_v2": "tf",
+    "mobilenet_v3": None, "nasnet": "tf", "resnet": "caffe", "resnet_v2": "tf", "vgg16": "caffe",
+    "vgg19": "caffe", "xception": "tf",
+}
+_TORCH_MEAN, _TORCH_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+_CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+
+
+def application_family(application: str) -> str:
+    """The `keras.applications` module a network function lives in, e.g. `"mobilenet_v2"`.
+
+    Example:
+    >>> application_family("MobileNetV2"), application_family("ResNet50")
+    ('mobilenet_v2', 'resnet')
+    """
+    return getattr(keras.applications, application).__module__.rsplit(".", 1)[-1]
+
+
+@keras.saving.register_keras_serializable(package="vertical_zoo")
+class ImageNetPreprocessing(keras.layers.Layer):
+    """A `keras.applications` family's `preprocess_input` on 0-255 RGB images, as a layer.
+
+    Args:
+        mode: str. `"tf"` (to [-1, 1]), `"torch"` (to [0, 1], then ImageNet mean and std per
+            channel) or `"caffe"` (RGB to BGR, then ImageNet channel means subtracted), as in
+            `keras.applications.imagenet_utils.preprocess_input`.
+
+    Example:
+    >>> x = keras.ops.convert_to_tensor([[[[0.0, 127.5, 255.0]]]])
+    >>> keras.ops.convert_to_numpy(ImageNetPreprocessing("tf")(x)).tolist()
+    [[[[-1.0, 0.0, 1.0]]]]
+    """
+
+    def __init__(self, mode: str, **kwargs):
+        super().__init__(**kwargs)
+        if mode not in ("tf", "torch", "caffe"):
+            raise ConfigError(f"ImageNetPreprocessing: mode must be 'tf', 'torch' or 'caffe', got {mode!r}.")
+        self.mode = mode
+
+    def call(self, images):
+        if self.mode == "tf":
+            return images / 127.5 - 1.0
+        if self.mode == "torch":
+            mean = keras.ops.convert_to_tensor(_TORCH_MEAN, dtype=images.dtype)
+            std = keras.ops.convert_to_tensor(_TORCH_STD, dtype=images.dtype)
+            return (images / 255.0 - mean) / std
+        mean = keras.ops.convert_to_tensor(_CAFFE_MEAN_BGR, dtype=images.dtype)
+        return keras.ops.flip(images, axis=-1) - mean
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "mode": self.mode}
+
+
+def build_under_policy(build: Callable[[], keras.Model], dtype) -> keras.Model:
+    """Call `build()` with `dtype` as the global dtype policy, then restore the previous one.
+
+    For networks whose constructor takes no `dtype` (the `keras.applications` functions): every
+    layer they make takes the global policy, so this is how a mixed-precision `dtype` reaches them.
+    `dtype=None` builds under the current global policy.
+
+    Example:
+    >>> net = build_under_policy(lambda: keras.Sequential([keras.layers.Dense(2)]), "mixed_float16")
+    >>> net.layers[0].dtype_policy.name, keras.config.dtype_policy().name
+    ('mixed_float16', 'float32')
+    """
+    if dtype is None:
+        return build()
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(keras.dtype_policies.get(dtype))
+    try:
+        return build()
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def _weights_to_pass(application: str) -> str:
+    return (f"pass the path of a local copy of the keras.applications {application} weights without the top (the "
+            f"'..._notop.h5' file, downloaded elsewhere: keras.applications.{application}(include_top=False, "
+            "weights='imagenet') on a machine with network access saves it in ~/.keras/models/), or a .weights.h5 "
+            f"file saved from a keras.applications.{application}(include_top=False) network")
+
+
+def check_weights_file(application: str, weights_path: str | os.PathLike) -> str:
+    """`weights_path` as a string if it can hold weights for the network, else a `ConfigError` saying what to pass.
+
+    Nothing is ever downloaded: `"imagenet"` is refused, as are missing files, directories, other
+    extensions than `.h5`/`.hdf5` (`.weights.h5` included) and files whose content is not HDF5.
+
+    Example:
+    >>> check_weights_file("MobileNetV2", "imagenet")
+    Traceback (most recent call last):
+    ...
+    builders.errors.ConfigError: ApplicationBackbone: weights_path='imagenet' is not downloaded...
+    """
+    path = os.fspath(weights_path)
+    where = f"ApplicationBackbone: weights_path={path!r}"
+    if path.lower() == "imagenet":
+        raise ConfigError(f"{where} is not downloaded: ApplicationBackbone never downloads weights (weights_path "
+                          f"names a local file); {_weights_to_pass(application)}.")
+    if not os.path.exists(path):
+        raise ConfigError(f"{where} does not exist; {_weights_to_pass(application)}.")
+    if os.path.isdir(path):
+        raise ConfigError(f"{where} is a directory, not a weights file; {_weights_to_pass(application)}.")
+    if not path.endswith((".h5", ".hdf5")):
+        raise ConfigError(f"{where} is not a .h5 or .weights.h5 weights file; {_weights_to_pass(application)}.")
+    if not h5py.is_hdf5(path):
+        raise ConfigError(f"{where} is not an HDF5 file (damaged, truncated, or another format under an .h5 name); "
+                          f"{_weights_to_pass(application)}.")
+    return path
+
+
+def load_network_weights(network: keras.Model, application: str, weights_path: str) -> None:
+    """Load a checked weights file into a `keras.applications` network, or raise a `ConfigError` naming
+    the file and the network when it holds another architecture's weights.
+
+    Keras's own warnings are held back while loading (a file of another architecture makes
+    Keras 3 warn once per layer before failing) and shown again when the load succeeds.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            network.load_weights(weights_path, skip_mismatch=False)
+        except ValueError as error:
+            detail = re.sub(r"\s+", " ", str(error).split("Target variable:")[0].split("List of objects")[0])
+            raise ConfigError(
+                f"ApplicationBackbone: weights_path={weights_path!r} does not hold weights of keras.applications."
+                f"{application}(include_top=False) (another network, another alpha or width, or a file with the top): "
+                f"{detail.strip()[:300].rstrip('.')}. To use it, {_weights_to_pass(application)}.") from None
+    for warning in caught:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+
+
 @register_backbone("application")
 @keras.saving.register_keras_serializable(package="vertical_zoo")
 class ApplicationBackbone(Backbone):
     """Wraps a `keras.applications` network (e.g. ResNet50, MobileNetV2, EfficientNetB0).
 
-    Images of any size and 1 or 3 channels are resized to `image_size` and grey images are
-    repeated to 3 channels. Weights are random unless `weights_path` names a local weights file
-    (e.g. the `..._notop.h5` file downloaded once on a machine with network access): nothing is
-    downloaded here. The loaded weights are saved inside the model, so the path is not needed
-    to reload it.
+    Images of any size and 1 or 3 channels, scaled to [0, 1], are resized to `image_size`, grey
+    images are repeated to 3 channels, and the result goes through the network's own
+    `preprocess_input` (e.g. `keras.applications.mobilenet_v2.preprocess_input` of the 0-255
+    image: [-1, 1] for MobileNetV2, ImageNet mean/std for DenseNet, BGR minus the ImageNet means
+    for ResNet50 and VGG; nothing for EfficientNet, MobileNetV3 and ConvNeXt, which rescale
+    inside), so ImageNet weights see the inputs they were trained on.
+
+    Weights are random unless `weights_path` names a local weights file (e.g. the `..._notop.h5`
+    file downloaded once on a machine with network access): nothing is downloaded here, and a
+    missing, non-HDF5 or other network's file is a `ConfigError` that says what to pass. The
+    loaded weights are saved inside the model, so the path is not needed to reload it.
 
     Args:
         application: str. Name of a function in `keras.applications`, e.g. `"MobileNetV2"`.
         input_shape: tuple. `(height, width, channels)` of the images fed to the backbone.
         image_size: int. Side length the images are resized to for the network.
         weights_path: str or None. A local `.h5`/`.weights.h5` file with the network's weights.
-        dtype: str or `keras.DTypePolicy`.
+        preprocess: bool. Apply the network's own `preprocess_input` (default). Configs saved
+            before it was applied have no `preprocess` and reload with `False`, as they were trained.
+        dtype: str or `keras.DTypePolicy`; forwarded to every layer, those of the
+            `keras.applications` network included.
 
     Example:
     >>> ApplicationBackbone("MobileNetV2", input_shape=(28, 28, 1), image_size=32).output_shape
@@ -152,16 +303,23 @@ class ApplicationBackbone(Backbone):
         input_shape: Sequence[int] = (224, 224, 3),
         image_size: int = 224,
         weights_path: str | None = None,
+        preprocess: bool = True,
         dtype=None,
         **kwargs,
     ):
         constructor = getattr(keras.applications, application, None)
         if constructor is None or not callable(constructor):
             raise ConfigError(f"ApplicationBackbone: keras.applications has no network named {application!r}.")
+        if application_family(application) not in PREPROCESSING:
+            raise ConfigError(f"ApplicationBackbone: keras.applications.{application} is not supported (its "
+                              f"preprocess_input is not known here); supported families: {sorted(PREPROCESSING)}.")
         input_shape = check_sizes("ApplicationBackbone", "input_shape", input_shape)
         if len(input_shape) != 3:
             raise ConfigError(f"ApplicationBackbone: input_shape must be (height, width, channels), got {input_shape}.")
         image_size = check_size("ApplicationBackbone", "image_size", image_size)
+        if not isinstance(preprocess, bool):
+            raise ConfigError(f"ApplicationBackbone: preprocess must be true or false, got {preprocess!r}.")
+        weights_file = check_weights_file(application, weights_path) if weights_path else None
         kw = layer_kwargs(dtype)
 
         # === Layers ===
@@ -171,12 +329,17 @@ class ApplicationBackbone(Backbone):
             x = keras.layers.Resizing(image_size, image_size, name="resize", **kw)(x)
         if input_shape[-1] == 1:
             x = keras.layers.Concatenate(name="grey_to_rgb", **kw)([x, x, x])
-        x = keras.layers.Rescaling(255.0, name="to_pixels", **kw)(x)  # applications expect 0-255 inputs
-        network = constructor(
-            include_top=False, weights=None, input_shape=(image_size, image_size, 3), pooling="avg"
+        x = keras.layers.Rescaling(255.0, name="to_pixels", **kw)(x)  # preprocess_input takes 0-255 inputs
+        mode = PREPROCESSING[application_family(application)]
+        if preprocess and mode is not None:
+            x = ImageNetPreprocessing(mode, name="preprocess", **kw)(x)
+        network = build_under_policy(
+            lambda: constructor(include_top=False, weights=None, input_shape=(image_size, image_size, 3),
+                                pooling="avg"),
+            dtype,
         )
-        if weights_path:
-            network.load_weights(weights_path, skip_mismatch=False)
+        if weights_file:
+            load_network_weights(network, application, weights_file)
         features = network(x)
 
         # === Functional Model ===
@@ -186,8 +349,15 @@ class ApplicationBackbone(Backbone):
         self.application = application
         self.image_shape = input_shape
         self.image_size = image_size
+        self.preprocess = preprocess
 
     def get_config(self) -> dict:
         config = super().get_config()
-        config.update(application=self.application, input_shape=list(self.image_shape), image_size=self.image_size)
+        config.update(application=self.application, input_shape=list(self.image_shape), image_size=self.image_size,
+                      preprocess=self.preprocess)
         return config
+
+    @classmethod
+    def from_config(cls, config: dict) -> ApplicationBackbone:
+        # A model saved before the preprocessing was applied was trained on 0-255 inputs: it reloads so.
+        return super().from_config({"preprocess": False, **config})
