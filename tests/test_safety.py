@@ -153,7 +153,8 @@ def test_tampered_weights_are_detected_by_the_recorded_checksum(run_dir, copy_of
     assert load_run_model(tampered, expected_sha256=before) is not None
     flip_a_weight_byte(tampered / "model.keras")
     assert find_unsafe_objects(tampered / "model.keras") == []  # still a well-formed, "safe" model...
-    with pytest.raises(ChecksumError, match=rf"model\.keras: sha256 \w+ does not match the expected {before}"):
+    with pytest.raises(ChecksumError, match=rf"model\.keras: sha256 \w+ is not the {before} recorded .* replaced or "
+                                            "changed since"):
         load_run_model(tampered, expected_sha256=before)  # ...but not the one that was trained
 
 
@@ -162,10 +163,19 @@ def test_the_run_records_its_model_checksum_and_loading_checks_it(run_dir, copy_
     assert report["artifacts"]["model.keras"] == sha256(run_dir / "model.keras")
     tampered = copy_of(run_dir)
     flip_a_weight_byte(tampered / "model.keras")
-    with pytest.raises(ChecksumError, match="does not match"):
+    with pytest.raises(ChecksumError, match="recorded in report.json"):
         load_run_model(tampered)
     with pytest.raises(ChecksumError):
         zoo.evaluate(tampered)
+    # zoo report too: it explained the swapped model's predictions beside report.json's metrics of the trained one
+    from zoo.report.html import load_run
+
+    artifacts = load_run(tampered)
+    assert artifacts.model is None and any("ChecksumError" in note for note in artifacts.notes)
+    from zoo.cli import main
+
+    assert main(["report", str(tampered)]) == 0  # still written, from the run's own files, with the note
+    assert "recorded in report.json" in next(tampered.glob("*.html")).read_text()
 
 
 # === Bad data on the command line: the zoo's message, not a traceback ===

@@ -167,7 +167,15 @@ def load_run_model(run_dir: str | os.PathLike, *, expected_sha256: str = "") -> 
             "would run on load; the zoo loads only Keras, keras-hub and Vertical Zoo layers, in Keras safe mode. "
             "Retrain the model with `zoo train`, or rebuild it from those layers."
         )
-    verify(path, expected_sha256 or recorded_checksums(run_dir).get(MODEL_FILE, ""))
+    expected = expected_sha256 or recorded_checksums(run_dir).get(MODEL_FILE, "")
+    if expected and sha256(path) != expected:
+        from zoo.errors import ChecksumError
+
+        raise ChecksumError(
+            f"{path}: sha256 {sha256(path)} is not the {expected} recorded in report.json when the run saved its "
+            "model: the file was replaced or changed since. Restore the run's own model.keras, or train the run "
+            "again (zoo train with this --run-dir after deleting model.keras)."
+        )
     try:
         return keras.models.load_model(path, safe_mode=True)
     except (ValueError, TypeError, KeyError, OSError, zipfile.BadZipFile) as error:

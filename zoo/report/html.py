@@ -23,7 +23,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import keras
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -135,11 +134,13 @@ def load_run(
         history=_read_json(run_dir / "history.json", {}), task=Task.from_dict(config.task),
     )
     if load_model and model is None:
-        path = run_dir / "model.keras"
-        try:
-            model = keras.models.load_model(path, safe_mode=True)
+        from zoo.export import load_run_model
+
+        try:  # checked against report.json's sha256: another run's model would explain other predictions
+            model = load_run_model(run_dir)
         except Exception as error:  # a report of what was saved is still useful without the model
-            artifacts.notes.append(f"The model could not be loaded from {path.name} ({type(error).__name__}: {error}).")
+            artifacts.notes.append(f"The model could not be loaded, so what needs it is skipped "
+                                   f"({type(error).__name__}: {error})")
     artifacts.model = model
     if data_dir:
         config.data_dir = data_dir
