@@ -61,6 +61,7 @@ def test_bad_flags_are_refused_up_front_with_the_flag_named(tmp_path, capsys):
     train = ["train", "tabular/classification", "--data", str(table), "--target", "label", "--out", str(tmp_path / "r")]
     cases = [
         (train + ["--epochs", "0"], "epochs must be an integer >= 1, got 0"),
+        (["list", "--industry", "medcal"], "Did you mean 'medical'? Industries: finance"),  # was an empty list, exit 0
         (train + ["--backbone-params", "[1, 2]"], "must be a JSON object"),
         (train + ["--data-options", "[1]"], "--data-options must be a JSON object"),
         (train + ["--backbone", "cnn"], "backbone cnn takes images"),
@@ -74,9 +75,11 @@ def test_bad_flags_are_refused_up_front_with_the_flag_named(tmp_path, capsys):
     for argv, message in cases:
         assert main(argv) == 2, argv
         assert message in capsys.readouterr().err, argv
-    with pytest.raises(SystemExit) as stopped:  # argparse's own refusal of the flag's value
-        main(train + ["--class-weight", "heavy"])
-    assert stopped.value.code == 2 and "--class-weight: expected 'balanced' or JSON weights" in capsys.readouterr().err
+    for flag, value, message in [("--class-weight", "heavy", "expected 'balanced' or JSON weights"),
+                                 ("--backbone-params", "{bad", "'{bad' is not JSON (Expecting property name")]:
+        with pytest.raises(SystemExit) as stopped:  # argparse's own refusal of the flag's value
+            main(train + [flag, value])
+        assert stopped.value.code == 2 and f"{flag}: {message}" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["table.csv"]
 
 

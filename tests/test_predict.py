@@ -12,7 +12,7 @@ import zoo
 from zoo.cli import main
 from zoo.data import validate
 from zoo.data.common import apply_scaler
-from zoo.errors import ConfigError, DataValidationError
+from zoo.errors import ConfigError, DataNotFoundError, DataValidationError
 
 TINY_TRANSFORMER = {"hidden_dim": 16, "num_layers": 1, "num_heads": 2, "intermediate_dim": 16}
 
@@ -52,6 +52,8 @@ def test_bad_rows_are_refused_with_the_column_and_row(tabular_run, tmp_path):
         zoo.predict(tabular_run.run_dir, pd.DataFrame({"age": ["30", "old"], "region": ["north", "south"]}))
     with pytest.raises(ConfigError, match="CSV path or a pandas DataFrame"):
         zoo.predict(tabular_run.run_dir, [[30, "north"]])
+    with pytest.raises(DataNotFoundError, match=r"new\.csv: no such file or folder \(relative paths are from "):
+        zoo.predict(tabular_run.run_dir, "new.csv")  # was numpy's or pandas' own FileNotFoundError traceback
 
 
 def test_unseen_categories_warn_and_numbers_match_by_value(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import textwrap
+from typing import Any
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -55,7 +56,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                         "(default: the task's)")
     p.add_argument("--weight-decay", type=float, help="decoupled weight decay (AdamW) when > 0 (default: the task's)")
     p.add_argument("--backbone", help="another registered backbone (builders.list_backbones())")
-    p.add_argument("--backbone-params", type=json.loads, help='JSON overrides, e.g. \'{"units": 32}\'')
+    p.add_argument("--backbone-params", type=json_flag, help='JSON overrides, e.g. \'{"units": 32}\'')
     p.add_argument("--preset", metavar="DIR",
                    help="start from a pretrained backbone: a preset directory from zoo pretrain (frozen unless "
                         "--no-freeze; a new head for the task)")
@@ -76,7 +77,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", help="your own data for a generic task (CSV file, image folder or NPZ)")
     p.add_argument("--target", help="target column of --data")
     p.add_argument("--text-column", help="text column of --data (text tasks)")
-    p.add_argument("--data-options", type=json.loads, help='JSON loader options, e.g. \'{"subset": "allagree"}\'')
+    p.add_argument("--data-options", type=json_flag, help='JSON loader options, e.g. \'{"subset": "allagree"}\'')
     p.add_argument("--out", default="runs", help="parent directory of the run directory (default: runs)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--strategy", default="auto", help="auto, default, mirrored, multi-worker or tpu")
@@ -186,6 +187,20 @@ def cmd_info(args: argparse.Namespace) -> int:
     task = get_task(args.task)
     print(task.to_json() if args.json else model_card(task))
     return 0
+
+
+def json_flag(value: str) -> Any:
+    """A flag's JSON value, or argparse's error saying where the JSON breaks (not "invalid loads value").
+
+    Example:
+    >>> json_flag('{"units": 32}')
+    {'units': 32}
+    """
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"{value!r} is not JSON ({error.msg}, character {error.pos}); e.g. "
+                                         '\'{"units": 32}\', keys and strings in double quotes') from None
 
 
 def class_weight_flag(value: str) -> str | list | dict:

@@ -6,10 +6,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
+
+from zoo.cli.core import json_flag
 
 
 def _fractions(text: str) -> list[float]:
@@ -41,7 +42,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--corpus", required=True,
                    help="a task, a dataset, 'sklearn_digits', or a .txt/.npy file; join several with '+'")
     p.add_argument("--backbone", help="registered backbone (default: the corpus task's, else the modality's)")
-    p.add_argument("--backbone-params", type=json.loads, help='JSON overrides, e.g. \'{"hidden_dim": 64}\'')
+    p.add_argument("--backbone-params", type=json_flag, help='JSON overrides, e.g. \'{"hidden_dim": 64}\'')
     p.add_argument("--out", required=True, help="the preset directory to write")
     p.add_argument("--epochs", type=int, help="pretraining epochs (default depends on the modality)")
     p.add_argument("--batch-size", type=int)
@@ -110,8 +111,10 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
                       objective_options=options, verbose=0 if args.quiet else 2)
     card = result.card
     print(f"pretrained {card['name']} on {card['corpus']} ({card['num_examples']} examples): {card['objective']}, "
-          f"{card['epochs']} epoch{'s' if card['epochs'] != 1 else ''}, loss {result.history['loss'][0]:.4f} -> {card['final_loss']:.4f}, "
-          f"{card['seconds']:.0f} s")
+          f"{card['epochs']} epoch{'s' if card['epochs'] != 1 else ''}, "
+          + (f"loss {card['final_loss']:.4f} (one epoch: no trend yet), " if len(result.history["loss"]) == 1 else
+             f"loss {result.history['loss'][0]:.4f} -> {card['final_loss']:.4f}, ")
+          + f"{card['seconds']:.0f} s")
     print(f"preset directory: {result.preset_dir}")
     return 0
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from zoo.data import cmapss_fd001, common, tabular, validate
 from zoo.data.generic import is_frame, read_new_images, read_table, series_rows
-from zoo.errors import ConfigError, DataValidationError
+from zoo.errors import ConfigError, DataNotFoundError, DataValidationError
 from zoo.report.metrics import class_probabilities
 
 INPUTS_FILE = "inputs.json"
@@ -301,6 +301,9 @@ def predict(run_dir: str | os.PathLike, rows: Any, *, batch_size: int = 256, eve
 
     run_dir = Path(run_dir)
     task = Task.from_dict(load_run_config(run_dir).task)
+    if isinstance(rows, str | os.PathLike) and not Path(rows).exists():
+        raise DataNotFoundError(f"{rows}: no such file or folder (relative paths are from {Path.cwd()}); give the "
+                                "path of the new data, e.g. the full path of test_FD001.txt in the data directory.")
     model = load_run_model(run_dir)
     arrays = isinstance(rows, dict) or (isinstance(rows, np.ndarray) and task.modality != "image"
                                         and not (task.modality == "text" and rows.dtype.kind in "OUS"))

@@ -22,13 +22,18 @@ def register_task(factory: Callable[[], Task]) -> Callable[[], Task]:
 
 
 def list_tasks(industry: str | None = None) -> list[str]:
-    """Names of the registered tasks, optionally of one industry.
+    """Names of the registered tasks, optionally of one industry (an unknown one is an `UnknownNameError`).
 
     Example:
     >>> all(name.startswith("medical/") for name in list_tasks("medical"))
     True
     """
-    return sorted(n for n in _TASKS if industry is None or n.split("/")[0] == industry)
+    names = sorted(n for n in _TASKS if industry is None or n.split("/")[0] == industry)
+    if industry is not None and not names:
+        industries = sorted({n.split("/")[0] for n in _TASKS})
+        raise UnknownNameError(f"No tasks of industry '{industry}'.{did_you_mean(str(industry), industries)} "
+                               f"Industries: {', '.join(industries)}.")
+    return names
 
 
 def get_task(name: str) -> Task:
