@@ -18,7 +18,7 @@ from builders.backbones import (
 from builders.ensemble import average_ensemble
 from builders.heads import HEAD_KINDS, HeadConfig, build_head
 from builders.registry import build_backbone, get_backbone_class, list_backbones, register_backbone
-from builders.transfer import get_backbone, transfer_model, unfreeze
+from builders.transfer import adapt_feature_normalization, get_backbone, transfer_model, unfreeze
 
 __version__ = "0.1.0"
 
@@ -34,6 +34,7 @@ __all__ = [
     "TabularBackbone",
     "TemporalCNNBackbone",
     "TransformerBackbone",
+    "adapt_feature_normalization",
     "average_ensemble",
     "backbones",
     "build_backbone",

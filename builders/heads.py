@@ -13,6 +13,7 @@ from builders.checks import check_size, is_int
 from builders.errors import ConfigError
 
 HEAD_KINDS = ("binary", "multiclass", "multilabel", "regression", "forecast")
+FEATURE_NORMALIZATION = "feature_normalization"
 
 
 @dataclasses.dataclass
@@ -28,6 +29,10 @@ class HeadConfig:
         dropout: dropout before each Dense layer.
         output_scale, output_offset: regression/forecast outputs are `raw * scale + offset`, so
             a head can be initialised at the target's scale (e.g. the training mean and std).
+        normalize_features: standardize the features first (a `Normalization` layer named
+            `feature_normalization`, adapted on the training features with
+            `builders.adapt_feature_normalization`): the head of a frozen base, whose features
+            may vary over a range far from 1 that a head at the usual learning rate barely moves in.
 
     Example:
     >>> HeadConfig("multiclass", 3).activation
@@ -41,6 +46,7 @@ class HeadConfig:
     dropout: float = 0.0
     output_scale: float = 1.0
     output_offset: float = 0.0
+    normalize_features: bool = False
 
     def __post_init__(self):
         if not isinstance(self.kind, str) or self.kind not in HEAD_KINDS:
@@ -64,6 +70,8 @@ class HeadConfig:
         for field in ("output_scale", "output_offset"):
             if not _is_real(getattr(self, field)) or not math.isfinite(getattr(self, field)):
                 raise ConfigError(f"HeadConfig.{field} must be a finite number, got {getattr(self, field)!r}.")
+        if not isinstance(self.normalize_features, bool):
+            raise ConfigError(f"HeadConfig.normalize_features must be true or false, got {self.normalize_features!r}.")
         self.hidden_units = [int(u) for u in units]
 
     @property
@@ -88,6 +96,8 @@ def build_head(config: HeadConfig, input_dim: int, dtype=None, name: str = "head
     input_dim = check_size("build_head", "input_dim", input_dim)
     kw = {"dtype": dtype} if dtype is not None else {}
     layers: list = [keras.Input(shape=(input_dim,), name="features")]
+    if config.normalize_features:  # float32 statistics under any policy (float16 squares overflow at 256)
+        layers.append(keras.layers.Normalization(name=FEATURE_NORMALIZATION, dtype="float32"))
     for i, units in enumerate(config.hidden_units):
         layers += [
             keras.layers.Dropout(config.dropout, name=f"head_dropout_{i}", **kw),

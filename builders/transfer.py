@@ -4,9 +4,11 @@ fine-tuning of the backbone's top layers at a lower learning rate."""
 from __future__ import annotations
 
 import keras
+import numpy as np
 
 from builders.backbones.base import Backbone
 from builders.errors import ConfigError
+from builders.heads import FEATURE_NORMALIZATION
 
 _NORMALIZATION_LAYERS = (keras.layers.BatchNormalization, keras.layers.LayerNormalization, keras.layers.Normalization)
 
@@ -116,6 +118,31 @@ def get_backbone(model: keras.Model) -> Backbone:
         if isinstance(layer, keras.Model) and not isinstance(layer, Backbone):
             return get_backbone(layer)
     raise ConfigError(f"Model '{model.name}' has no Backbone layer; build it with transfer_model().")
+
+
+def adapt_feature_normalization(model: keras.Model, features: np.ndarray) -> bool:
+    """Set the head's feature standardization (`HeadConfig(normalize_features=True)`) to the mean and
+    variance of `features`, the frozen backbone's outputs on the training inputs. Returns whether the
+    head has one (False: nothing to do).
+
+    Example:
+    >>> from builders.backbones import CNNBackbone
+    >>> from builders.heads import HeadConfig, build_head
+    >>> base = CNNBackbone(input_shape=(8, 8, 1), filters=(4,))
+    >>> model = transfer_model(base, build_head(HeadConfig("binary", normalize_features=True), base.output_dim))
+    >>> features = np.random.default_rng(0).normal(5.0, 0.01, (20, base.output_dim))
+    >>> adapt_feature_normalization(model, features)
+    True
+    >>> standardized = model.get_layer("head").get_layer("feature_normalization")(features)
+    >>> round(float(np.std(standardized)), 2)
+    1.0
+    """
+    head = model.get_layer("head")
+    layer = next((la for la in head.layers if la.name == FEATURE_NORMALIZATION), None)
+    if layer is None:
+        return False
+    layer.adapt(np.asarray(features, dtype="float32").reshape(len(features), -1))
+    return True
 
 
 def unfreeze(

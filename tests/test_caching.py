@@ -17,7 +17,7 @@ import tensorflow as tf
 from builders import HeadConfig, TransformerBackbone, get_backbone, unfreeze
 from zoo.data.types import Dataset, Split
 from zoo.harness.build import build_model
-from zoo.harness.caching import can_cache, extract_features, fit_cached, padded_batches
+from zoo.harness.caching import adapt_frozen_head, can_cache, extract_features, fit_cached, padded_batches
 from zoo.harness.pipeline import make_dataset
 from zoo.tasks import get_task
 
@@ -56,6 +56,7 @@ def _early_stopping():
 def _fit_both(task, data, dtype=None, class_weight=None, **cached_kwargs):
     tf.config.experimental.enable_op_determinism()
     plain = _build(task, data, dtype)
+    adapt_frozen_head(plain, data.train.x)  # the uncached path's head standardization, as the harness makes it
     history = plain.fit(make_dataset(data.train.x, data.train.y, BATCH, shuffle=True, seed=3),
                         validation_data=make_dataset(data.val.x, data.val.y, BATCH), epochs=EPOCHS,
                         callbacks=_early_stopping(), class_weight=class_weight, verbose=0, shuffle=False).history
@@ -69,7 +70,7 @@ def _fit_both(task, data, dtype=None, class_weight=None, **cached_kwargs):
 
 def _assert_same_head(plain, cached):
     head, other = plain.get_layer("head"), cached.get_layer("head")
-    assert len(head.weights) == 4  # hidden Dense + output Dense
+    assert len(head.weights) == 7  # feature standardization (mean, variance, count) + hidden Dense + output Dense
     for a, b in zip(head.weights, other.weights, strict=True):
         np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=RTOL, atol=ATOL, err_msg=a.path)
 
@@ -254,3 +255,24 @@ def test_features_of_many_models_in_one_process_trace_without_retracing_warnings
         for _ in range(8):  # e.g. zoo transfer's seeds x label budgets, each a new model
             assert extract_features(TabularBackbone(num_numeric=3, hidden_units=(4,)), x, batch_size=4).shape == (10, 4)
     assert not [r for r in caplog.records if "retracing" in r.getMessage()]
+
+
+def test_a_frozen_heads_features_are_standardized_on_both_paths():
+    """A frozen base's features can vary over a range far from 1 (a small contrastive preset's: mean |f| 0.31,
+    spread 0.08): a head at the task's learning rate barely moved, and learned only the class prior (train AUC
+    0.43 after 20 epochs). Its input is now standardized with the training features' statistics."""
+    data = _data()
+    cached = _build(_task(), data)
+    assert cached.get_layer("head").layers[0].name == "feature_normalization"
+    fit_cached(cached, (data.train.x, data.train.y), None, batch_size=BATCH, epochs=1, verbose=0)
+    features = extract_features(get_backbone(cached), data.train.x)
+    standardized = cached.get_layer("head").get_layer("feature_normalization")(features).numpy()
+    np.testing.assert_allclose(standardized.mean(axis=0), 0.0, atol=1e-4)
+    np.testing.assert_allclose(standardized.std(axis=0)[features.std(axis=0) > 1e-6], 1.0, rtol=1e-3)
+    uncached = _build(_task(), data)
+    assert adapt_frozen_head(uncached, data.train.x)
+    norm = [m.get_layer("head").get_layer("feature_normalization") for m in (cached, uncached)]
+    np.testing.assert_allclose(norm[0].mean.numpy(), norm[1].mean.numpy(), rtol=1e-6)
+    scratch = _build(_task(freeze=False), data)  # trained end to end: no standardization, nothing to adapt
+    assert all(la.name != "feature_normalization" for la in scratch.get_layer("head").layers)
+    assert not adapt_frozen_head(scratch, data.train.x)

@@ -44,7 +44,7 @@ from zoo.data.sources import sha256
 from zoo.data.types import Dataset, Split, take
 from zoo.errors import ChecksumError, ConfigError, DataValidationError, UnknownNameError
 from zoo.harness.build import backbone_arguments, head_config
-from zoo.harness.caching import can_cache, fit_cached
+from zoo.harness.caching import adapt_frozen_head, can_cache, fit_cached
 from zoo.harness.distributed import train_model
 from zoo.harness.fit import EpochTimer, class_weights, predict_report
 from zoo.harness.pipeline import make_dataset
@@ -767,6 +767,7 @@ def _fit(model: keras.Model, task: Task, data: Dataset, s: TrainSettings, epochs
         fit_cached(model, (data.train.x, data.train.y), (data.val.x, data.val.y), batch_size=batch, epochs=epochs,
                    seed=seed, callbacks=callbacks, class_weight=weights, verbose=verbose)
     else:
+        adapt_frozen_head(model, data.train.x)  # the frozen arm's head standardizes its features (not when fine-tuning)
         # train_model builds the optimizer a recompile (`unfreeze`) left unbuilt: one trace per stage, not two
         train_model(model, make_dataset(data.train.x, data.train.y, batch, shuffle=True, seed=seed),
                     make_dataset(data.val.x, data.val.y, batch), strategy=model.distribute_strategy, epochs=epochs,
@@ -803,7 +804,8 @@ def _run_arms(preset_dir: Path, task: Task, data: Dataset, full_train_x: Any, se
 
     keras.utils.set_random_seed(seed)
     base = preset.backbone
-    model = _compile(transfer_model(base, build_head(head, base.output_dim), freeze=True), task, lr)
+    frozen_head = dataclasses.replace(head, normalize_features=True)  # as the harness's frozen heads
+    model = _compile(transfer_model(base, build_head(frozen_head, base.output_dim), freeze=True), task, lr)
     cached, _ = can_cache(task.with_overrides(freeze=True), model)  # features computed once, as the harness does
     fitted = _fit(model, task, data, s, epochs, seed, verbose, cached=cached)
     rows.append({"arm": "transfer", "score": _score(task, model, data), **fitted, "trainable_params": _trainable(model),

@@ -122,7 +122,8 @@ def locate(
     raise DataNotFoundError(
         f"Dataset '{source.name}' not found (needs {', '.join(source.files)}). Looked in:\n  {looked}\n"
         f"Point the zoo at it with --data-dir DIR or ZOO_DATA_DIR=DIR (files in DIR/{source.name}/)"
-        + (f", or download it from {source.url} with --download." if source.url else ".")
+        + (f", or download it from {source.url} with --download (in Python or a notebook: "
+           f"zoo.data.fetch({source.name!r}))." if source.url else ".")
     )
 
 

@@ -44,7 +44,8 @@ def backbone_arguments(task: Task, meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def head_config(task: Task, data: Dataset) -> HeadConfig:
-    """The task's head with the number of classes and the target scale taken from the data.
+    """The task's head with the number of classes and the target scale taken from the data, and, for a
+    frozen base, its features standardized (`normalize_features`, adapted on the training features).
 
     Example:
     >>> from zoo.tasks import get_task
@@ -56,6 +57,8 @@ def head_config(task: Task, data: Dataset) -> HeadConfig:
     2.0
     """
     head = task.head
+    if task.training.freeze and not head.normalize_features:  # a frozen base's features, standardized
+        head = dataclasses.replace(head, normalize_features=True)
     if head.kind == "multiclass" and "num_classes" in data.meta:
         head = dataclasses.replace(head, num_outputs=int(data.meta["num_classes"]))
     if head.kind in ("regression", "forecast") and (head.output_scale, head.output_offset) == (1.0, 0.0):

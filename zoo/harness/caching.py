@@ -20,7 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from builders.transfer import InferenceMode, get_backbone
+from builders.transfer import InferenceMode, adapt_feature_normalization, get_backbone
 from zoo.data.types import Inputs, num_rows
 from zoo.harness.build import build_training_state
 from zoo.harness.distributed import replay_shuffles
@@ -360,6 +360,26 @@ def fit_head(
     return trainer.history
 
 
+def adapt_frozen_head(model: keras.Model, x: Inputs, batch_size: int = FEATURE_BATCH_SIZE) -> bool:
+    """Standardize a frozen-base model's head input (`HeadConfig(normalize_features=True)`) with the
+    backbone's features of the training inputs `x`, computed here: what `fit_cached` does with the
+    features it caches, for the uncached path. Nothing happens (False) when the head has no
+    standardization or the backbone is not frozen (fine-tuning keeps the frozen head's statistics).
+
+    Example:
+    >>> from builders import CNNBackbone, HeadConfig, build_head, transfer_model
+    >>> base = CNNBackbone(input_shape=(8, 8, 1), filters=(4,))
+    >>> model = transfer_model(base, build_head(HeadConfig("binary", normalize_features=True), base.output_dim))
+    >>> adapt_frozen_head(model, np.random.rand(10, 8, 8, 1))
+    True
+    """
+    backbone = get_backbone(model)
+    if backbone.trainable or not any(la.name == "feature_normalization" for la in model.get_layer("head").layers):
+        return False
+    features = extract_features(backbone, x, batch_size=batch_size, jit_compile=bool(model.jit_compile))
+    return adapt_feature_normalization(model, features)
+
+
 def fit_cached(
     model: keras.Model,
     train: tuple[Inputs, np.ndarray],
@@ -433,7 +453,9 @@ def fit_cached(
         # Finite datasets, as the uncached path: each epoch iterates anew (and so draws the next
         # shuffle permutation) as Keras does for the uncached one.
         weights = None if class_weight is None else class_weights_to_sample_weights(y, class_weight)
-        train_ds = cached_dataset(features(x, "train"), y, batch_size, shuffle=True, seed=seed, sample_weight=weights)
+        train_features = features(x, "train")
+        adapt_feature_normalization(model, train_features)  # as adapt_frozen_head does on the uncached path
+        train_ds = cached_dataset(train_features, y, batch_size, shuffle=True, seed=seed, sample_weight=weights)
         val_ds = None
         if validation_data is not None:
             x_val, y_val = validation_data

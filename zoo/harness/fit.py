@@ -32,7 +32,7 @@ from zoo.data.sources import sha256
 from zoo.data.types import Dataset
 from zoo.errors import ChecksumError, ConfigError, DataValidationError, ZooError
 from zoo.harness.build import build_model, head_config
-from zoo.harness.caching import can_cache, fit_cached
+from zoo.harness.caching import adapt_frozen_head, can_cache, fit_cached
 from zoo.harness.distributed import (
     IntervalBackupAndRestore,
     is_chief,
@@ -372,6 +372,7 @@ def _train_member(task: Task, data: Dataset, config: RunConfig, strategy: tf.dis
                    cache_dir=member_dir / "features")
         history = backup.history  # every epoch's logs, those before a resume too
     else:
+        adapt_frozen_head(model, data.train.x)  # a frozen base's head standardizes its features, as fit_cached does
         history = train_model(model, train_ds, val_ds, strategy=strategy, epochs=tc.epochs, callbacks=callbacks,
                               class_weight=weights, verbose=verbose, backup_dir=member_dir / "backup",
                               backup_every=config.backup_every, batch_size=batch, keep_backup=True)
