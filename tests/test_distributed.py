@@ -482,3 +482,23 @@ def test_a_kept_backup_of_finished_training_resumes_with_no_more_epochs(tmp_path
     assert resumed == history
     for a, b in zip(first.get_weights(), again.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+# === Strategy choice ===
+
+
+def test_auto_falls_back_when_tpu_name_is_set_but_no_tpu_answers(monkeypatch):
+    """TPU_NAME set, no TPU: the resolver raises URLError (an OSError); `auto` warns and trains without a
+    TPU, `tpu` gives the clean "no TPU found" error instead of the raw traceback."""
+    import urllib.error
+
+    def unreachable(*args, **kwargs):
+        raise urllib.error.URLError("[Errno -2] Name or service not known")
+
+    monkeypatch.setenv("TPU_NAME", "my-tpu")
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    monkeypatch.setattr(tf.distribute.cluster_resolver, "TPUClusterResolver", unreachable)
+    with pytest.warns(UserWarning, match="no TPU answered"):
+        assert get_strategy("auto").num_replicas_in_sync == 1
+    with pytest.raises(ConfigError, match="no TPU found"):
+        get_strategy("tpu")

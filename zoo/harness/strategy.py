@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 
 import tensorflow as tf
 
@@ -13,13 +14,19 @@ STRATEGIES = ("auto", "default", "mirrored", "multi-worker", "tpu")
 
 
 def _find_tpu():
+    """A connected `TPUClusterResolver`, or None when no TPU answers.
+
+    Any failure counts as "no TPU": besides ValueError/RuntimeError/NotFoundError, the resolver
+    raises `urllib.error.URLError` (an OSError) when `TPU_NAME` is set but the GCE metadata server
+    or the TPU's address does not answer, and other errors from deeper in TensorFlow.
+    """
     for tpu in (None, "local"):  # a TPU node on the network, then a TPU attached to this VM (TPU VMs)
         try:
             resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
             tf.config.experimental_connect_to_cluster(resolver)
             tf.tpu.experimental.initialize_tpu_system(resolver)
             return resolver
-        except (ValueError, RuntimeError, tf.errors.NotFoundError):
+        except Exception:  # noqa: BLE001 -- URLError, gaierror, NotFoundError, ...: no TPU answered
             continue
     return None
 
@@ -42,6 +49,8 @@ def get_strategy(name: str = "auto") -> tf.distribute.Strategy:
             resolver = _find_tpu()
             if resolver is not None:
                 return tf.distribute.TPUStrategy(resolver)
+            warnings.warn("strategy 'auto': COLAB_TPU_ADDR/TPU_NAME is set but no TPU answered; training without "
+                          "a TPU. Pass --strategy tpu to make a missing TPU an error.", stacklevel=2)
         workers = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {}).get("worker", [])
         if len(workers) > 1:
             return tf.distribute.MultiWorkerMirroredStrategy()
