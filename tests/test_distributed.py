@@ -30,9 +30,12 @@ from zoo.harness.distributed import (
     WorkerError,
     backed_up_epochs,
     custom_fit,
+    free_ports,
     is_chief,
     launch_local_workers,
+    tf_config,
     use_logical_cpus,
+    worker_timeout,
 )
 from zoo.harness.fit import RunConfig, _seed_everything, prepare_data, run
 from zoo.harness.pipeline import make_dataset
@@ -502,3 +505,50 @@ def test_auto_falls_back_when_tpu_name_is_set_but_no_tpu_answers(monkeypatch):
         assert get_strategy("auto").num_replicas_in_sync == 1
     with pytest.raises(ConfigError, match="no TPU found"):
         get_strategy("tpu")
+
+
+# === A worker alone says so, gives up in time and can be stopped ===
+
+
+LONE = "from zoo.harness.strategy import get_strategy; get_strategy('multi-worker'); print('connected')"
+
+
+def start_lone_worker(log: Path, timeout: str = "600") -> subprocess.Popen:
+    """Worker 0 of a cluster of 2 whose worker 1 never starts (TensorFlow alone would wait forever, silently)."""
+    workers = [f"127.0.0.1:{p}" for p in free_ports(2)]
+    env = {**os.environ, **ENV, "TF_CONFIG": tf_config(workers, 0), "ZOO_WORKER_TIMEOUT": timeout}
+    return subprocess.Popen([sys.executable, "-c", LONE], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=log.open("w"))
+
+
+def test_a_lone_worker_reports_whom_it_waits_for_and_gives_up_after_its_timeout(tmp_path):
+    proc = start_lone_worker(tmp_path / "err", timeout="4")
+    try:
+        proc.wait(timeout=120)
+    finally:
+        proc.kill()
+    err = (tmp_path / "err").read_text()
+    assert proc.returncode != 0 and "connected" not in err
+    assert "waiting for worker 1 at 127.0.0.1:" in err
+    assert "did not start within 4 s (ZOO_WORKER_TIMEOUT)" in err
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_lone_worker_stops_on_ctrl_c_and_sigterm(tmp_path, sig):
+    proc = start_lone_worker(tmp_path / "err")
+    try:
+        deadline = time.monotonic() + 120
+        while "waiting for worker 1" not in (tmp_path / "err").read_text():  # it waits: the signal must end it
+            assert proc.poll() is None and time.monotonic() < deadline, "the worker never said it was waiting"
+            time.sleep(0.1)
+        proc.send_signal(sig)
+        proc.wait(timeout=15)
+    finally:
+        proc.kill()
+    assert proc.returncode != 0
+
+
+def test_worker_timeout_comes_from_the_environment():
+    assert worker_timeout({"ZOO_WORKER_TIMEOUT": "2.5"}) == 2.5
+    with pytest.raises(ConfigError, match="ZOO_WORKER_TIMEOUT"):
+        worker_timeout({"ZOO_WORKER_TIMEOUT": "soon"})

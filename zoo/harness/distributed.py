@@ -19,10 +19,12 @@ import json
 import math
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -35,6 +37,8 @@ import tensorflow as tf
 from zoo.errors import ConfigError, ZooError
 from zoo.harness.build import build_training_state
 
+WORKER_TIMEOUT_ENV = "ZOO_WORKER_TIMEOUT"  # seconds a worker waits for the others to start (and to agree)
+DEFAULT_WORKER_TIMEOUT = 600.0
 HISTORY_FILE = "history.json"
 CHECKPOINT_NAME = "epoch"
 METADATA_FILE = "training_metadata.json"  # IntervalBackupAndRestore: the epoch and the weights file to resume from
@@ -96,6 +100,186 @@ def scaled_learning_rate(learning_rate: float, strategy: tf.distribute.Strategy,
     0.001
     """
     return learning_rate * strategy.num_replicas_in_sync if scale else learning_rate
+
+
+# === Waiting for the other workers ===
+
+
+def worker_timeout(environ: Mapping[str, str] | None = None) -> float:
+    """Seconds a worker waits for the other workers of its cluster: `ZOO_WORKER_TIMEOUT`, else 600.
+
+    Example:
+    >>> worker_timeout({"ZOO_WORKER_TIMEOUT": "30"}), worker_timeout({})
+    (30.0, 600.0)
+    """
+    value = (os.environ if environ is None else environ).get(WORKER_TIMEOUT_ENV, "")
+    if not value.strip():
+        return DEFAULT_WORKER_TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise ConfigError(f"{WORKER_TIMEOUT_ENV}={value!r}: expected a number of seconds > 0.")
+    return seconds
+
+
+def peers(tf_config_json: str | None = None) -> str:
+    """The other tasks of this worker's `TF_CONFIG`, as `"worker 1 at host:port"` (comma-separated).
+
+    Example:
+    >>> peers(tf_config(["10.0.0.1:2222", "10.0.0.2:2222"], 0))
+    'worker 1 at 10.0.0.2:2222'
+    """
+    config = json.loads(tf_config_json if tf_config_json is not None else os.environ.get("TF_CONFIG", "{}"))
+    me = (config.get("task", {}).get("type"), config.get("task", {}).get("index"))
+    return ", ".join(f"{kind} {i} at {address}" for kind, addresses in config.get("cluster", {}).items()
+                     for i, address in enumerate(addresses) if (kind, i) != me) or "the other workers"
+
+
+def await_peers(tf_config_json: str | None = None, *, timeout: float | None = None, every: float = 10.0) -> None:
+    """Wait, in Python, until every other task of `TF_CONFIG` accepts a connection on its port.
+
+    Creating `MultiWorkerMirroredStrategy` blocks in C++ until all workers have started, silently,
+    forever, and deaf to SIGINT and SIGTERM (TensorFlow holds Python's lock and installs its own
+    SIGTERM handler). So the zoo first meets the other workers itself: it listens on its own port
+    of `TF_CONFIG` (accepting and closing connections) and connects to theirs until each has
+    answered, printing who it is waiting for every `every` seconds. A worker that has gone on to
+    start TensorFlow answers on the same port. Here Ctrl-C and SIGTERM work as anywhere in Python.
+
+    Args:
+        tf_config_json: the `TF_CONFIG` JSON (default: the environment's).
+        timeout: float. Seconds to wait (default: `worker_timeout()`, `ZOO_WORKER_TIMEOUT`).
+        every: float. Seconds between progress messages (on stderr).
+
+    Raises:
+        WorkerError: when a worker has not answered within `timeout`.
+
+    Example:
+    >>> await_peers(tf_config(["127.0.0.1:%d" % free_ports(1)[0]], 0))  # a cluster of one: nobody to wait for
+    """
+    text = tf_config_json if tf_config_json is not None else os.environ.get("TF_CONFIG", "{}")
+    config = json.loads(text)
+    timeout = worker_timeout() if timeout is None else timeout
+    me = (config.get("task", {}).get("type"), config.get("task", {}).get("index"))
+    tasks = {(kind, i): address for kind, addresses in config.get("cluster", {}).items()
+             for i, address in enumerate(addresses)}
+    waiting = {f"{kind} {i} at {address}": address for (kind, i), address in tasks.items() if (kind, i) != me}
+    listener = _listen(tasks.get(me))
+    start = time.monotonic()
+    report = start + min(every, 2.0)
+    try:
+        while waiting:
+            _accept_all(listener)
+            for name, address in list(waiting.items()):
+                host, _, port = address.rpartition(":")
+                try:
+                    socket.create_connection((host.strip("[]"), int(port)), timeout=1.0).close()
+                    del waiting[name]
+                except OSError:
+                    pass
+            now = time.monotonic()
+            if waiting and now - start > timeout:
+                raise WorkerError(f"{', '.join(waiting)} did not start within {timeout:g} s ({WORKER_TIMEOUT_ENV}). "
+                                  "Start every worker of TF_CONFIG (the same command, its own task index), check "
+                                  "the addresses and that their ports are open, then run it again.")
+            if waiting and now >= report:
+                print(f"zoo: waiting for {', '.join(waiting)} ... ({now - start:.0f} s of {timeout:g} s, "
+                      f"{WORKER_TIMEOUT_ENV})", file=sys.stderr, flush=True)
+                report = now + every
+            if waiting:
+                time.sleep(0.25)
+    finally:
+        if listener is not None:
+            listener.close()
+
+
+def _listen(address: str | None) -> socket.socket | None:
+    """A non-blocking listener on `address`'s port (all interfaces), or None when the port is taken."""
+    if not address:
+        return None
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(("", int(address.rpartition(":")[2])))
+        listener.listen(16)
+    except OSError:  # e.g. this process's TensorFlow server already holds it
+        listener.close()
+        return None
+    listener.setblocking(False)
+    return listener
+
+
+def _accept_all(listener: socket.socket | None) -> None:
+    while listener is not None:
+        try:
+            listener.accept()[0].close()
+        except OSError:  # BlockingIOError: nobody else is knocking
+            return
+
+
+_WATCHDOG = """
+import os, select, signal, sys, time
+pid, timeout, every, what, peers, env = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), *sys.argv[4:7]
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: outlive the worker, to say why
+start = time.monotonic()
+report = start + min(every, 2.0)  # a cluster that is all there answers within a second or two
+while True:
+    if select.select([sys.stdin], [], [], 0.2)[0]:
+        if not sys.stdin.readline().startswith("done"):  # the pipe closed with no word: the worker was killed
+            print(f"zoo: error: stopped while {what} (waiting for {peers}).", file=sys.stderr, flush=True)
+        sys.exit(0)
+    now = time.monotonic()
+    if now - start > timeout:
+        print(f"zoo: error: {what}: {peers} did not answer within {timeout:g} s ({env}). Start every worker of "
+              "TF_CONFIG (the same command, its own task index), check the addresses and that their ports are "
+              "open, then run it again.", file=sys.stderr, flush=True)
+        os.kill(pid, signal.SIGKILL)  # not SIGTERM: TensorFlow catches it (its preemption notifier)
+        sys.exit(0)
+    if now >= report:
+        print(f"zoo: {what}: waiting for {peers} ... ({now - start:.0f} s of {timeout:g} s, {env})",
+              file=sys.stderr, flush=True)
+        report = now + every
+"""
+
+
+def wait_for_workers(fn, what: str, *, timeout: float | None = None, every: float = 10.0) -> Any:
+    """`fn()`, which blocks until every worker of the cluster takes part; with progress, a timeout and Ctrl-C.
+
+    TensorFlow waits for missing workers inside C++ (creating `MultiWorkerMirroredStrategy`, a
+    collective) holding Python's lock: no message, no end, and SIGINT/SIGTERM ignored, since Python
+    runs its signal handlers only between bytecodes (and no Python thread can run either). So a
+    small watchdog process (no TensorFlow) prints `what` and the workers waited for every `every`
+    seconds on stderr, and on timeout (`ZOO_WORKER_TIMEOUT`, default 600 s) prints why and ends
+    this process with SIGTERM; while `fn` runs, SIGINT and SIGTERM have their default effect (the
+    process ends at once, and the watchdog says what it was waiting for).
+
+    Args:
+        fn: the blocking call, without arguments.
+        what: what is waited for, e.g. `"connecting to the cluster"`.
+        timeout: float. Seconds before giving up (default: `worker_timeout()`).
+        every: float. Seconds between progress messages.
+
+    Returns:
+        What `fn` returns (an exception of `fn` is raised here).
+
+    Example:
+    >>> wait_for_workers(lambda: 42, "a quick call")
+    42
+    """
+    timeout = worker_timeout() if timeout is None else timeout
+    watchdog = subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(timeout), str(every), what,
+                                 peers(), WORKER_TIMEOUT_ENV], stdin=subprocess.PIPE, text=True)
+    main = threading.current_thread() is threading.main_thread()
+    previous = {sig: signal.signal(sig, signal.SIG_DFL) for sig in (signal.SIGINT, signal.SIGTERM)} if main else {}
+    try:
+        return fn()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        watchdog.stdin.write("done\n")
+        watchdog.stdin.close()
+        watchdog.wait()
 
 
 # === Local clusters (one machine) ===
