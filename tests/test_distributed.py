@@ -117,6 +117,7 @@ def main(argv: list[str]) -> None:
     p.add_argument("out_dir")
     p.add_argument("strategy")
     p.add_argument("--logical-cpus", type=int, default=0)
+    p.add_argument("--seed-from-task", action="store_true", help="seed = this worker's TF_CONFIG index")
     a = parser.parse_args(argv)
     if a.command == "train":
         if a.logical_cpus:
@@ -127,8 +128,9 @@ def main(argv: list[str]) -> None:
     else:
         if a.logical_cpus:
             use_logical_cpus(a.logical_cpus)
+        seed = json.loads(os.environ["TF_CONFIG"])["task"]["index"] if a.seed_from_task else 0
         r = zoo.fit("medical/breast_cancer_diagnosis", out_dir=a.out_dir, strategy=a.strategy, epochs=2,
-                    batch_size=35, verbose=0, backbone_params={"dropout": 0.0})
+                    batch_size=35, verbose=0, backbone_params={"dropout": 0.0}, seed=seed)
         result = {"history": r.history, "replicas": r.report["replicas"], "run_dir": str(r.run_dir),
                   "loop": r.report["training_loop"]}
     print(json.dumps(result))
@@ -552,3 +554,13 @@ def test_worker_timeout_comes_from_the_environment():
     assert worker_timeout({"ZOO_WORKER_TIMEOUT": "2.5"}) == 2.5
     with pytest.raises(ConfigError, match="ZOO_WORKER_TIMEOUT"):
         worker_timeout({"ZOO_WORKER_TIMEOUT": "soon"})
+
+
+def test_workers_started_with_different_seeds_refuse_to_train_together(tmp_path):
+    """Two workers, seeds 0 and 1: each trained its own split and shuffle and all-reduced the gradients, ending
+    with status 0 and a damaged model; now both stop before training, naming what differs."""
+    with pytest.raises(WorkerError) as error:
+        launch_local_workers([__file__, "zoo-fit", str(tmp_path), "multi-worker", "--seed-from-task"], 2,
+                             timeout=TIMEOUT, env=ENV, cwd=ROOT)
+    assert "started with different configurations: seed (worker 0: 0; worker 1: 1)" in str(error.value)
+    assert not list(tmp_path.rglob("model.keras"))

@@ -15,6 +15,7 @@ on failure or timeout, since a lost worker leaves the others waiting, tensorflow
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -733,6 +734,87 @@ def _check_same_on_all_workers(strategy: tf.distribute.Strategy, value: int, wha
             f"The workers disagree on the {what} (this worker: {value}; mean over replicas: {total / replicas:g}). "
             "Put the backup directory on storage every worker can read, with the same path."
         )
+
+
+# === The workers agree before they train ===
+
+# RunConfig fields that may differ between workers: where each machine keeps the data, what only the chief
+# writes (TensorBoard logs), and the backup interval (custom_fit backs up after every epoch regardless).
+PER_WORKER_FIELDS = ("data_dir", "tensorboard", "backup_every")
+
+
+def run_fingerprint(config: Mapping[str, Any], data_fingerprint: str) -> dict[str, Any]:
+    """What every worker of one multi-worker run must share, by part: a `RunConfig` as a dict, and
+    the fingerprint of the data as prepared (`zoo.harness.fit.data_fingerprint`).
+
+    Example:
+    >>> sorted(run_fingerprint({"task": {"name": "t", "training": {"epochs": 3}}, "seed": 1}, "ab12"))
+    ['data', 'run settings', 'seed', 'task', 'training config']
+    """
+    task = dict(config.get("task", {}))
+    training = task.pop("training", {})
+    settings = {k: v for k, v in config.items() if k not in ("task", "seed", *PER_WORKER_FIELDS)}
+    return {"task": task, "training config": training, "seed": config.get("seed"), "data": data_fingerprint,
+            "run settings": settings}
+
+
+def _code(value: Any) -> int:
+    """An int64 standing for `value`: a small int itself (so a message can show it), else 62 bits of a sha256."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**62:
+        return value
+    digest = hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 2
+
+
+def check_workers_agree(strategy: tf.distribute.Strategy, parts: Mapping[str, Any]) -> None:
+    """Raise `ConfigError` on every worker unless all the workers of `strategy` hold the same `parts`.
+
+    Workers started with different seeds, tasks, data or training settings would each run, all-reduce
+    gradients of different batches and models and finish with status 0 and a damaged model. Each
+    worker turns every part into an int64 (`_code`: the value for an int, a hash otherwise) and the
+    workers gather them in one collective before training: every worker then names the parts that
+    differ and the workers holding each value. A no-op unless the strategy spans several workers.
+
+    Args:
+        strategy: the strategy the run trains under.
+        parts: `{name: JSON-able value}`, e.g. `run_fingerprint(config, data_fingerprint)`.
+
+    Example:
+    >>> check_workers_agree(tf.distribute.get_strategy(), {"seed": 1})  # one process: nothing to compare
+    """
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return
+    names = list(parts)
+    codes = tf.constant([[_code(parts[n]) for n in names]], tf.int64)
+
+    def replica_fn():
+        return tf.distribute.get_replica_context().all_gather(codes, axis=0)
+
+    @tf.function
+    def gather():
+        return strategy.experimental_local_results(strategy.run(replica_fn))[0]
+
+    table = wait_for_workers(lambda: gather().numpy(), "checking that the workers run the same configuration")
+    rows = table[::max(1, len(strategy.extended.worker_devices))]  # one row per worker (one per replica before)
+    differ = [j for j in range(len(names)) if len(set(rows[:, j].tolist())) > 1]
+    if not differ:
+        return
+    me = strategy.cluster_resolver.task_id if strategy.cluster_resolver is not None else "?"
+    details = []
+    for j in differ:
+        groups: dict[int, list[int]] = {}
+        for worker, code in enumerate(rows[:, j].tolist()):
+            groups.setdefault(code, []).append(worker)
+        shown = isinstance(parts[names[j]], int)
+        details.append(f"{names[j]} (" + "; ".join(
+            f"worker{'s' if len(ws) > 1 else ''} {', '.join(map(str, ws))}" + (f": {code}" if shown else "")
+            for code, ws in groups.items()) + ")")
+    raise ConfigError(
+        f"The workers of this multi-worker run were started with different configurations: {'; '.join(details)} "
+        f"differ{'s' if len(details) == 1 else ''} (this is worker {me}). Trained together they would mix the "
+        "gradients of different models and data; start every worker with the same command and data (only "
+        "TF_CONFIG's task index differs)."
+    )
 
 
 # === The custom loop ===
