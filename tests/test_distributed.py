@@ -564,3 +564,26 @@ def test_workers_started_with_different_seeds_refuse_to_train_together(tmp_path)
                              timeout=TIMEOUT, env=ENV, cwd=ROOT)
     assert "started with different configurations: seed (worker 0: 0; worker 1: 1)" in str(error.value)
     assert not list(tmp_path.rglob("model.keras"))
+
+
+def test_a_worker_killed_mid_training_leaves_the_other_a_zoo_error_saying_how_to_resume(tmp_path):
+    """SIGKILL worker 1 after epoch 1 is backed up: worker 0 ends with a WorkerError naming the lost worker
+    and the backup to resume from, not ~140 lines ending in UnavailableError [Op:CollectiveReduceV2]."""
+    backup = tmp_path / "backup"
+    workers = [f"127.0.0.1:{p}" for p in free_ports(2)]
+    args = [__file__, "train", "--runs", json.dumps([["custom", "multi-worker", 35, True]]), "--epochs", "50",
+            "--backup-dir", str(backup), "--sleep", "0.5"]
+    procs = [subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=subprocess.DEVNULL,
+                              stderr=(tmp_path / f"err{i}").open("w"),
+                              env={**os.environ, **ENV, "TF_CONFIG": tf_config(workers, i)}) for i in range(2)]
+    try:
+        kill_when(procs[1], lambda: latest_epoch(backup) >= 1)
+        procs[0].wait(timeout=120)
+    finally:
+        for p in procs:
+            p.kill()
+    err = (tmp_path / "err0").read_text()
+    assert procs[0].returncode != 0
+    assert "WorkerError: A worker of this multi-worker run was lost during epoch" in err
+    assert f"training resumes from the last backup, {backup}, after epoch" in err
+    assert "[Op:CollectiveReduceV2]" not in err.split("WorkerError")[0][-2000:]  # no raw collective error above

@@ -872,6 +872,35 @@ def _as_floats(logs: Mapping[str, Any]) -> dict[str, float]:
     return {k: float(np.asarray(v)) for k, v in logs.items()}
 
 
+# What a collective raises when another worker died or was cut off ("Collective ops is aborted by: ... tasks
+# are unhealthy", "Connection reset by peer", a deadline).
+LOST_WORKER_ERRORS = (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.DeadlineExceededError,
+                      tf.errors.CancelledError)
+
+
+def lost_worker_error(error: Exception, epoch: int, saved: int, backup_dir: Path | None) -> WorkerError:
+    """The `WorkerError` for a collective that failed because a worker was lost during `epoch` (0-based),
+    saying how to resume; `saved` is the number of finished epochs the backup in `backup_dir` holds.
+
+    Example:
+    >>> print(lost_worker_error(RuntimeError("Connection reset by peer"), 4, 4, Path("runs/r/backup")))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    A worker of this multi-worker run was lost during epoch 5 (TensorFlow: Connection reset by peer). Restart
+    every worker with the same command (the same TF_CONFIG each): training resumes from the last backup,
+    runs/r/backup, after epoch 4.
+    """
+    detail = next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
+    detail = detail.split("}} ", 1)[-1][:300]  # past TensorFlow's {{function_node ...}} prefix
+    if backup_dir is not None and saved:
+        resume = f"training resumes from the last backup, {backup_dir}, after epoch {saved}."
+    elif backup_dir is not None:
+        resume = f"no epoch had been backed up yet ({backup_dir}), so training starts over."
+    else:
+        resume = "there is no backup (backup_dir=None), so training starts over."
+    return WorkerError(f"A worker of this multi-worker run was lost during epoch {epoch + 1} (TensorFlow: {detail}). "
+                       f"Restart every worker with the same command (the same TF_CONFIG each): {resume}")
+
+
 def custom_fit(
     model: keras.Model,
     train_ds: tf.data.Dataset,
@@ -956,28 +985,35 @@ def custom_fit(
     model.stop_training = False
     cbs.on_train_begin()
     logs: dict[str, float] = {}
+    saved = initial_epoch  # finished epochs the backup holds
     for epoch in range(initial_epoch, epochs):
-        model.reset_metrics()
-        cbs.on_epoch_begin(epoch)
-        for i, batch in enumerate(train_dist):
-            cbs.on_train_batch_begin(i)
-            logs = _as_floats(train_step(batch))
-            cbs.on_train_batch_end(i, logs)
-        if test_step is not None:
+        try:
             model.reset_metrics()
-            cbs.on_test_begin()
-            val_logs: dict[str, float] = {}
-            for i, batch in enumerate(val_dist):
-                cbs.on_test_batch_begin(i)
-                val_logs = _as_floats(test_step(batch))
-                cbs.on_test_batch_end(i, val_logs)
-            cbs.on_test_end(val_logs)
-            logs = {**logs, **{f"val_{k}": v for k, v in val_logs.items()}}
-        cbs.on_epoch_end(epoch, logs)
-        for k, v in logs.items():
-            history.setdefault(k, []).append(v)
-        if backup:
-            backup.save(epoch + 1, history)
+            cbs.on_epoch_begin(epoch)
+            for i, batch in enumerate(train_dist):
+                cbs.on_train_batch_begin(i)
+                logs = _as_floats(train_step(batch))
+                cbs.on_train_batch_end(i, logs)
+            if test_step is not None:
+                model.reset_metrics()
+                cbs.on_test_begin()
+                val_logs: dict[str, float] = {}
+                for i, batch in enumerate(val_dist):
+                    cbs.on_test_batch_begin(i)
+                    val_logs = _as_floats(test_step(batch))
+                    cbs.on_test_batch_end(i, val_logs)
+                cbs.on_test_end(val_logs)
+                logs = {**logs, **{f"val_{k}": v for k, v in val_logs.items()}}
+            cbs.on_epoch_end(epoch, logs)
+            for k, v in logs.items():
+                history.setdefault(k, []).append(v)
+            if backup:
+                backup.save(epoch + 1, history)
+                saved = epoch + 1
+        except LOST_WORKER_ERRORS as e:
+            if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+                raise
+            raise lost_worker_error(e, epoch, saved, backup.directory if backup else None) from None
         if model.stop_training:
             break
     cbs.on_train_end(logs)
