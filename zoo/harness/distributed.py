@@ -605,9 +605,19 @@ def replay_shuffles(dataset: tf.data.Dataset, finished_epochs: int) -> None:
     >>> ds = tf.data.Dataset.range(4).shuffle(4, seed=0)
     >>> replay_shuffles(ds, 1)  # then ds's next iterator draws the order of fit's second epoch
     """
-    per_epoch = 2 if int(dataset.cardinality()) > 0 else 1
-    for _ in range(per_epoch * finished_epochs):
+    for _ in range(fit_shuffles_per_epoch(dataset) * finished_epochs):
         iter(dataset)
+
+
+def fit_shuffles_per_epoch(dataset: tf.data.Dataset) -> int:
+    """How many iterators (so shuffle orders) Keras 3's `fit` on one device makes of `dataset` per epoch:
+    two when its length is known (the second, made at the epoch's end, goes unused), else one.
+
+    Example:
+    >>> fit_shuffles_per_epoch(tf.data.Dataset.range(4).batch(2)), fit_shuffles_per_epoch(tf.data.Dataset.range(4).repeat())
+    (2, 1)
+    """
+    return 2 if int(dataset.cardinality()) > 0 else 1
 
 
 def backed_up_epochs(backup_dir: str | os.PathLike) -> int:
@@ -975,7 +985,11 @@ def custom_fit(
     val_dist = strategy.experimental_distribute_dataset(val_ds) if val_ds is not None else None
     train_step = _make_step(model, strategy, train_dist.element_spec, training=True)
     test_step = _make_step(model, strategy, val_dist.element_spec, training=False) if val_dist is not None else None
-    for _ in range(initial_epoch):  # each new iterator draws the next shuffle order
+    # Each new iterator draws the next shuffle order. Draw as many per epoch as `fit` does on one device (two
+    # for a dataset of known length: it makes the next epoch's iterator at the end of each epoch, unused), so
+    # epoch k sees the batches of fit's epoch k; a resumed run first draws those of the epochs it skips.
+    per_epoch = fit_shuffles_per_epoch(train_ds)
+    for _ in range(per_epoch * initial_epoch):
         iter(train_dist)
 
     verbose = (1 if verbose == "auto" else int(verbose)) if is_chief(strategy) else 0
@@ -1007,6 +1021,8 @@ def custom_fit(
             cbs.on_epoch_end(epoch, logs)
             for k, v in logs.items():
                 history.setdefault(k, []).append(v)
+            for _ in range(per_epoch - 1):  # the orders fit draws and leaves unused
+                iter(train_dist)
             if backup:
                 backup.save(epoch + 1, history)
                 saved = epoch + 1
