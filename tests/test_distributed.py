@@ -200,8 +200,8 @@ def tiny_data(n: int = 90, seed: int = 0):
 
 
 def test_custom_fit_matches_model_fit_on_one_device():
-    """Same loss, gradients, metrics, class weights, callbacks and logs as `fit` (unshuffled data, so
-    both see the same batches: Keras 3.15's fit draws two shuffles per epoch, custom_fit one)."""
+    """Same loss, gradients, metrics, class weights, callbacks and logs as `fit` (unshuffled data; the
+    shuffles are `test_custom_fit_sees_the_shuffles_of_model_fit`'s)."""
     x, y = tiny_data()
     train = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)  # 90 rows: a last batch of 10
     val = tf.data.Dataset.from_tensor_slices(tiny_data(30, seed=1)).batch(16)
