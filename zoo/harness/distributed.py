@@ -163,8 +163,8 @@ def await_peers(tf_config_json: str | None = None, *, timeout: float | None = No
     config = json.loads(text)
     timeout = worker_timeout() if timeout is None else timeout
     me = (config.get("task", {}).get("type"), config.get("task", {}).get("index"))
-    tasks = {(kind, i): address for kind, addresses in config.get("cluster", {}).items()
-             for i, address in enumerate(addresses)}
+    tasks = {(kind, i): address for kind, addresses in config.get("cluster", {}).items() if kind != "evaluator"
+             for i, address in enumerate(addresses)}  # an evaluator is no part of the strategy's cluster
     waiting = {f"{kind} {i} at {address}": address for (kind, i), address in tasks.items() if (kind, i) != me}
     listener = _listen(tasks.get(me))
     start = time.monotonic()
