@@ -899,7 +899,8 @@ def lost_worker_error(error: Exception, epoch: int, saved: int, backup_dir: Path
     every worker with the same command (the same TF_CONFIG each): training resumes from the last backup,
     runs/r/backup, after epoch 4.
     """
-    detail = next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
+    detail = " ".join(lines[:2]) if lines[0].endswith(":") else lines[0]  # "... unhealthy: /job:worker/task:1"
     detail = detail.split("}} ", 1)[-1][:300]  # past TensorFlow's {{function_node ...}} prefix
     if backup_dir is not None and saved:
         resume = f"training resumes from the last backup, {backup_dir}, after epoch {saved}."
