@@ -15,14 +15,17 @@ on failure or timeout, since a lost worker leaves the others waiting, tensorflow
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -35,6 +38,8 @@ import tensorflow as tf
 from zoo.errors import ConfigError, ZooError
 from zoo.harness.build import build_training_state
 
+WORKER_TIMEOUT_ENV = "ZOO_WORKER_TIMEOUT"  # seconds a worker waits for the others to start (and to agree)
+DEFAULT_WORKER_TIMEOUT = 600.0
 HISTORY_FILE = "history.json"
 CHECKPOINT_NAME = "epoch"
 METADATA_FILE = "training_metadata.json"  # IntervalBackupAndRestore: the epoch and the weights file to resume from
@@ -96,6 +101,186 @@ def scaled_learning_rate(learning_rate: float, strategy: tf.distribute.Strategy,
     0.001
     """
     return learning_rate * strategy.num_replicas_in_sync if scale else learning_rate
+
+
+# === Waiting for the other workers ===
+
+
+def worker_timeout(environ: Mapping[str, str] | None = None) -> float:
+    """Seconds a worker waits for the other workers of its cluster: `ZOO_WORKER_TIMEOUT`, else 600.
+
+    Example:
+    >>> worker_timeout({"ZOO_WORKER_TIMEOUT": "30"}), worker_timeout({})
+    (30.0, 600.0)
+    """
+    value = (os.environ if environ is None else environ).get(WORKER_TIMEOUT_ENV, "")
+    if not value.strip():
+        return DEFAULT_WORKER_TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise ConfigError(f"{WORKER_TIMEOUT_ENV}={value!r}: expected a number of seconds > 0.")
+    return seconds
+
+
+def peers(tf_config_json: str | None = None) -> str:
+    """The other tasks of this worker's `TF_CONFIG`, as `"worker 1 at host:port"` (comma-separated).
+
+    Example:
+    >>> peers(tf_config(["10.0.0.1:2222", "10.0.0.2:2222"], 0))
+    'worker 1 at 10.0.0.2:2222'
+    """
+    config = json.loads(tf_config_json if tf_config_json is not None else os.environ.get("TF_CONFIG", "{}"))
+    me = (config.get("task", {}).get("type"), config.get("task", {}).get("index"))
+    return ", ".join(f"{kind} {i} at {address}" for kind, addresses in config.get("cluster", {}).items()
+                     for i, address in enumerate(addresses) if (kind, i) != me) or "the other workers"
+
+
+def await_peers(tf_config_json: str | None = None, *, timeout: float | None = None, every: float = 10.0) -> None:
+    """Wait, in Python, until every other task of `TF_CONFIG` accepts a connection on its port.
+
+    Creating `MultiWorkerMirroredStrategy` blocks in C++ until all workers have started, silently,
+    forever, and deaf to SIGINT and SIGTERM (TensorFlow holds Python's lock and installs its own
+    SIGTERM handler). So the zoo first meets the other workers itself: it listens on its own port
+    of `TF_CONFIG` (accepting and closing connections) and connects to theirs until each has
+    answered, printing who it is waiting for every `every` seconds. A worker that has gone on to
+    start TensorFlow answers on the same port. Here Ctrl-C and SIGTERM work as anywhere in Python.
+
+    Args:
+        tf_config_json: the `TF_CONFIG` JSON (default: the environment's).
+        timeout: float. Seconds to wait (default: `worker_timeout()`, `ZOO_WORKER_TIMEOUT`).
+        every: float. Seconds between progress messages (on stderr).
+
+    Raises:
+        WorkerError: when a worker has not answered within `timeout`.
+
+    Example:
+    >>> await_peers(tf_config(["127.0.0.1:%d" % free_ports(1)[0]], 0))  # a cluster of one: nobody to wait for
+    """
+    text = tf_config_json if tf_config_json is not None else os.environ.get("TF_CONFIG", "{}")
+    config = json.loads(text)
+    timeout = worker_timeout() if timeout is None else timeout
+    me = (config.get("task", {}).get("type"), config.get("task", {}).get("index"))
+    tasks = {(kind, i): address for kind, addresses in config.get("cluster", {}).items() if kind != "evaluator"
+             for i, address in enumerate(addresses)}  # an evaluator is no part of the strategy's cluster
+    waiting = {f"{kind} {i} at {address}": address for (kind, i), address in tasks.items() if (kind, i) != me}
+    listener = _listen(tasks.get(me))
+    start = time.monotonic()
+    report = start + min(every, 2.0)
+    try:
+        while waiting:
+            _accept_all(listener)
+            for name, address in list(waiting.items()):
+                host, _, port = address.rpartition(":")
+                try:
+                    socket.create_connection((host.strip("[]"), int(port)), timeout=1.0).close()
+                    del waiting[name]
+                except OSError:
+                    pass
+            now = time.monotonic()
+            if waiting and now - start > timeout:
+                raise WorkerError(f"{', '.join(waiting)} did not start within {timeout:g} s ({WORKER_TIMEOUT_ENV}). "
+                                  "Start every worker of TF_CONFIG (the same command, its own task index), check "
+                                  "the addresses and that their ports are open, then run it again.")
+            if waiting and now >= report:
+                print(f"zoo: waiting for {', '.join(waiting)} ... ({now - start:.0f} s of {timeout:g} s, "
+                      f"{WORKER_TIMEOUT_ENV})", file=sys.stderr, flush=True)
+                report = now + every
+            if waiting:
+                time.sleep(0.25)
+    finally:
+        if listener is not None:
+            listener.close()
+
+
+def _listen(address: str | None) -> socket.socket | None:
+    """A non-blocking listener on `address`'s port (all interfaces), or None when the port is taken."""
+    if not address:
+        return None
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(("", int(address.rpartition(":")[2])))
+        listener.listen(16)
+    except OSError:  # e.g. this process's TensorFlow server already holds it
+        listener.close()
+        return None
+    listener.setblocking(False)
+    return listener
+
+
+def _accept_all(listener: socket.socket | None) -> None:
+    while listener is not None:
+        try:
+            listener.accept()[0].close()
+        except OSError:  # BlockingIOError: nobody else is knocking
+            return
+
+
+_WATCHDOG = """
+import os, select, signal, sys, time
+pid, timeout, every, what, peers, env = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), *sys.argv[4:7]
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: outlive the worker, to say why
+start = time.monotonic()
+report = start + min(every, 2.0)  # a cluster that is all there answers within a second or two
+while True:
+    if select.select([sys.stdin], [], [], 0.2)[0]:
+        if not sys.stdin.readline().startswith("done"):  # the pipe closed with no word: the worker was killed
+            print(f"zoo: error: stopped while {what} (waiting for {peers}).", file=sys.stderr, flush=True)
+        sys.exit(0)
+    now = time.monotonic()
+    if now - start > timeout:
+        print(f"zoo: error: {what}: {peers} did not answer within {timeout:g} s ({env}). Start every worker of "
+              "TF_CONFIG (the same command, its own task index), check the addresses and that their ports are "
+              "open, then run it again.", file=sys.stderr, flush=True)
+        os.kill(pid, signal.SIGKILL)  # not SIGTERM: TensorFlow catches it (its preemption notifier)
+        sys.exit(0)
+    if now >= report:
+        print(f"zoo: {what}: waiting for {peers} ... ({now - start:.0f} s of {timeout:g} s, {env})",
+              file=sys.stderr, flush=True)
+        report = now + every
+"""
+
+
+def wait_for_workers(fn, what: str, *, timeout: float | None = None, every: float = 10.0) -> Any:
+    """`fn()`, which blocks until every worker of the cluster takes part; with progress, a timeout and Ctrl-C.
+
+    TensorFlow waits for missing workers inside C++ (creating `MultiWorkerMirroredStrategy`, a
+    collective) holding Python's lock: no message, no end, and SIGINT/SIGTERM ignored, since Python
+    runs its signal handlers only between bytecodes (and no Python thread can run either). So a
+    small watchdog process (no TensorFlow) prints `what` and the workers waited for every `every`
+    seconds on stderr, and on timeout (`ZOO_WORKER_TIMEOUT`, default 600 s) prints why and ends
+    this process with SIGTERM; while `fn` runs, SIGINT and SIGTERM have their default effect (the
+    process ends at once, and the watchdog says what it was waiting for).
+
+    Args:
+        fn: the blocking call, without arguments.
+        what: what is waited for, e.g. `"connecting to the cluster"`.
+        timeout: float. Seconds before giving up (default: `worker_timeout()`).
+        every: float. Seconds between progress messages.
+
+    Returns:
+        What `fn` returns (an exception of `fn` is raised here).
+
+    Example:
+    >>> wait_for_workers(lambda: 42, "a quick call")
+    42
+    """
+    timeout = worker_timeout() if timeout is None else timeout
+    watchdog = subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(timeout), str(every), what,
+                                 peers(), WORKER_TIMEOUT_ENV], stdin=subprocess.PIPE, text=True)
+    main = threading.current_thread() is threading.main_thread()
+    previous = {sig: signal.signal(sig, signal.SIG_DFL) for sig in (signal.SIGINT, signal.SIGTERM)} if main else {}
+    try:
+        return fn()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        watchdog.stdin.write("done\n")
+        watchdog.stdin.close()
+        watchdog.wait()
 
 
 # === Local clusters (one machine) ===
@@ -420,9 +605,19 @@ def replay_shuffles(dataset: tf.data.Dataset, finished_epochs: int) -> None:
     >>> ds = tf.data.Dataset.range(4).shuffle(4, seed=0)
     >>> replay_shuffles(ds, 1)  # then ds's next iterator draws the order of fit's second epoch
     """
-    per_epoch = 2 if int(dataset.cardinality()) > 0 else 1
-    for _ in range(per_epoch * finished_epochs):
+    for _ in range(fit_shuffles_per_epoch(dataset) * finished_epochs):
         iter(dataset)
+
+
+def fit_shuffles_per_epoch(dataset: tf.data.Dataset) -> int:
+    """How many iterators (so shuffle orders) Keras 3's `fit` on one device makes of `dataset` per epoch:
+    two when its length is known (the second, made at the epoch's end, goes unused), else one.
+
+    Example:
+    >>> fit_shuffles_per_epoch(tf.data.Dataset.range(4).batch(2)), fit_shuffles_per_epoch(tf.data.Dataset.range(4).repeat())
+    (2, 1)
+    """
+    return 2 if int(dataset.cardinality()) > 0 else 1
 
 
 def backed_up_epochs(backup_dir: str | os.PathLike) -> int:
@@ -551,6 +746,87 @@ def _check_same_on_all_workers(strategy: tf.distribute.Strategy, value: int, wha
         )
 
 
+# === The workers agree before they train ===
+
+# RunConfig fields that may differ between workers: where each machine keeps the data, what only the chief
+# writes (TensorBoard logs), and the backup interval (custom_fit backs up after every epoch regardless).
+PER_WORKER_FIELDS = ("data_dir", "tensorboard", "backup_every")
+
+
+def run_fingerprint(config: Mapping[str, Any], data_fingerprint: str) -> dict[str, Any]:
+    """What every worker of one multi-worker run must share, by part: a `RunConfig` as a dict, and
+    the fingerprint of the data as prepared (`zoo.harness.fit.data_fingerprint`).
+
+    Example:
+    >>> sorted(run_fingerprint({"task": {"name": "t", "training": {"epochs": 3}}, "seed": 1}, "ab12"))
+    ['data', 'run settings', 'seed', 'task', 'training config']
+    """
+    task = dict(config.get("task", {}))
+    training = task.pop("training", {})
+    settings = {k: v for k, v in config.items() if k not in ("task", "seed", *PER_WORKER_FIELDS)}
+    return {"task": task, "training config": training, "seed": config.get("seed"), "data": data_fingerprint,
+            "run settings": settings}
+
+
+def _code(value: Any) -> int:
+    """An int64 standing for `value`: a small int itself (so a message can show it), else 62 bits of a sha256."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**62:
+        return value
+    digest = hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 2
+
+
+def check_workers_agree(strategy: tf.distribute.Strategy, parts: Mapping[str, Any]) -> None:
+    """Raise `ConfigError` on every worker unless all the workers of `strategy` hold the same `parts`.
+
+    Workers started with different seeds, tasks, data or training settings would each run, all-reduce
+    gradients of different batches and models and finish with status 0 and a damaged model. Each
+    worker turns every part into an int64 (`_code`: the value for an int, a hash otherwise) and the
+    workers gather them in one collective before training: every worker then names the parts that
+    differ and the workers holding each value. A no-op unless the strategy spans several workers.
+
+    Args:
+        strategy: the strategy the run trains under.
+        parts: `{name: JSON-able value}`, e.g. `run_fingerprint(config, data_fingerprint)`.
+
+    Example:
+    >>> check_workers_agree(tf.distribute.get_strategy(), {"seed": 1})  # one process: nothing to compare
+    """
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return
+    names = list(parts)
+    codes = tf.constant([[_code(parts[n]) for n in names]], tf.int64)
+
+    def replica_fn():
+        return tf.distribute.get_replica_context().all_gather(codes, axis=0)
+
+    @tf.function
+    def gather():
+        return strategy.experimental_local_results(strategy.run(replica_fn))[0]
+
+    table = wait_for_workers(lambda: gather().numpy(), "checking that the workers run the same configuration")
+    rows = table[::max(1, len(strategy.extended.worker_devices))]  # one row per worker (one per replica before)
+    differ = [j for j in range(len(names)) if len(set(rows[:, j].tolist())) > 1]
+    if not differ:
+        return
+    me = strategy.cluster_resolver.task_id if strategy.cluster_resolver is not None else "?"
+    details = []
+    for j in differ:
+        groups: dict[int, list[int]] = {}
+        for worker, code in enumerate(rows[:, j].tolist()):
+            groups.setdefault(code, []).append(worker)
+        shown = isinstance(parts[names[j]], int)
+        details.append(f"{names[j]} (" + "; ".join(
+            f"worker{'s' if len(ws) > 1 else ''} {', '.join(map(str, ws))}" + (f": {code}" if shown else "")
+            for code, ws in groups.items()) + ")")
+    raise ConfigError(
+        f"The workers of this multi-worker run were started with different configurations: {'; '.join(details)} "
+        f"differ{'s' if len(details) == 1 else ''} (this is worker {me}). Trained together they would mix the "
+        "gradients of different models and data; start every worker with the same command and data (only "
+        "TF_CONFIG's task index differs)."
+    )
+
+
 # === The custom loop ===
 
 
@@ -604,6 +880,36 @@ def _make_step(model: keras.Model, strategy: tf.distribute.Strategy, spec: Any, 
 
 def _as_floats(logs: Mapping[str, Any]) -> dict[str, float]:
     return {k: float(np.asarray(v)) for k, v in logs.items()}
+
+
+# What a collective raises when another worker died or was cut off ("Collective ops is aborted by: ... tasks
+# are unhealthy", "Connection reset by peer", a deadline).
+LOST_WORKER_ERRORS = (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.DeadlineExceededError,
+                      tf.errors.CancelledError)
+
+
+def lost_worker_error(error: Exception, epoch: int, saved: int, backup_dir: Path | None) -> WorkerError:
+    """The `WorkerError` for a collective that failed because a worker was lost during `epoch` (0-based),
+    saying how to resume; `saved` is the number of finished epochs the backup in `backup_dir` holds.
+
+    Example:
+    >>> print(lost_worker_error(RuntimeError("Connection reset by peer"), 4, 4, Path("runs/r/backup")))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    A worker of this multi-worker run was lost during epoch 5 (TensorFlow: Connection reset by peer). Restart
+    every worker with the same command (the same TF_CONFIG each): training resumes from the last backup,
+    runs/r/backup, after epoch 4.
+    """
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
+    detail = " ".join(lines[:2]) if lines[0].endswith(":") else lines[0]  # "... unhealthy: /job:worker/task:1"
+    detail = detail.split("}} ", 1)[-1][:300]  # past TensorFlow's {{function_node ...}} prefix
+    if backup_dir is not None and saved:
+        resume = f"training resumes from the last backup, {backup_dir}, after epoch {saved}."
+    elif backup_dir is not None:
+        resume = f"no epoch had been backed up yet ({backup_dir}), so training starts over."
+    else:
+        resume = "there is no backup (backup_dir=None), so training starts over."
+    return WorkerError(f"A worker of this multi-worker run was lost during epoch {epoch + 1} (TensorFlow: {detail}). "
+                       f"Restart every worker with the same command (the same TF_CONFIG each): {resume}")
 
 
 def custom_fit(
@@ -680,7 +986,11 @@ def custom_fit(
     val_dist = strategy.experimental_distribute_dataset(val_ds) if val_ds is not None else None
     train_step = _make_step(model, strategy, train_dist.element_spec, training=True)
     test_step = _make_step(model, strategy, val_dist.element_spec, training=False) if val_dist is not None else None
-    for _ in range(initial_epoch):  # each new iterator draws the next shuffle order
+    # Each new iterator draws the next shuffle order. Draw as many per epoch as `fit` does on one device (two
+    # for a dataset of known length: it makes the next epoch's iterator at the end of each epoch, unused), so
+    # epoch k sees the batches of fit's epoch k; a resumed run first draws those of the epochs it skips.
+    per_epoch = fit_shuffles_per_epoch(train_ds)
+    for _ in range(per_epoch * initial_epoch):
         iter(train_dist)
 
     verbose = (1 if verbose == "auto" else int(verbose)) if is_chief(strategy) else 0
@@ -690,28 +1000,37 @@ def custom_fit(
     model.stop_training = False
     cbs.on_train_begin()
     logs: dict[str, float] = {}
+    saved = initial_epoch  # finished epochs the backup holds
     for epoch in range(initial_epoch, epochs):
-        model.reset_metrics()
-        cbs.on_epoch_begin(epoch)
-        for i, batch in enumerate(train_dist):
-            cbs.on_train_batch_begin(i)
-            logs = _as_floats(train_step(batch))
-            cbs.on_train_batch_end(i, logs)
-        if test_step is not None:
+        try:
             model.reset_metrics()
-            cbs.on_test_begin()
-            val_logs: dict[str, float] = {}
-            for i, batch in enumerate(val_dist):
-                cbs.on_test_batch_begin(i)
-                val_logs = _as_floats(test_step(batch))
-                cbs.on_test_batch_end(i, val_logs)
-            cbs.on_test_end(val_logs)
-            logs = {**logs, **{f"val_{k}": v for k, v in val_logs.items()}}
-        cbs.on_epoch_end(epoch, logs)
-        for k, v in logs.items():
-            history.setdefault(k, []).append(v)
-        if backup:
-            backup.save(epoch + 1, history)
+            cbs.on_epoch_begin(epoch)
+            for i, batch in enumerate(train_dist):
+                cbs.on_train_batch_begin(i)
+                logs = _as_floats(train_step(batch))
+                cbs.on_train_batch_end(i, logs)
+            if test_step is not None:
+                model.reset_metrics()
+                cbs.on_test_begin()
+                val_logs: dict[str, float] = {}
+                for i, batch in enumerate(val_dist):
+                    cbs.on_test_batch_begin(i)
+                    val_logs = _as_floats(test_step(batch))
+                    cbs.on_test_batch_end(i, val_logs)
+                cbs.on_test_end(val_logs)
+                logs = {**logs, **{f"val_{k}": v for k, v in val_logs.items()}}
+            cbs.on_epoch_end(epoch, logs)
+            for k, v in logs.items():
+                history.setdefault(k, []).append(v)
+            for _ in range(per_epoch - 1):  # the orders fit draws and leaves unused
+                iter(train_dist)
+            if backup:
+                backup.save(epoch + 1, history)
+                saved = epoch + 1
+        except LOST_WORKER_ERRORS as e:
+            if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+                raise
+            raise lost_worker_error(e, epoch, saved, backup.directory if backup else None) from None
         if model.stop_training:
             break
     cbs.on_train_end(logs)

@@ -35,7 +35,9 @@ from zoo.harness.build import build_model, head_config
 from zoo.harness.caching import adapt_frozen_head, can_cache, fit_cached
 from zoo.harness.distributed import (
     IntervalBackupAndRestore,
+    check_workers_agree,
     is_chief,
+    run_fingerprint,
     scaled_learning_rate,
     tracked_callbacks,
     train_model,
@@ -618,13 +620,15 @@ def run(config: RunConfig, *, data: Dataset | None = None, out_dir: str | os.Pat
     tc = task.training
     dtype = config.precision or default_precision(strategy)
     chief = is_chief(strategy)  # only the chief writes the run directory (multi-worker)
+    fingerprint = data_fingerprint(data)
+    check_workers_agree(strategy, run_fingerprint(dataclasses.asdict(config), fingerprint))  # before any file
     run_dir = Path(run_dir) if run_dir is not None else _new_run_dir(out_dir, task, config.seed, chief)
     preset = preset_summary(task.backbone.preset) if task.backbone.preset else None  # its files hashed once
     created = chief and not run_dir.exists()
     if chief:
         record = {**dataclasses.asdict(config), "versions": _versions(),
                   "data": {**{k: data.meta.get(k) for k in ("source", "sha256", "split")}, "passed_in": passed_in,
-                           "fingerprint": data_fingerprint(data)}}
+                           "fingerprint": fingerprint}}
         if preset:
             record["preset"] = preset
         _check_same_run(run_dir, record)
