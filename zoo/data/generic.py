@@ -438,6 +438,7 @@ def load_csv_tabular(
     numeric = np.zeros((len(frame), len(numeric_names)), dtype=np.float64)
     for j, column in enumerate(numeric_names):
         numeric[:, j] = common.numeric_column(frame[column].to_numpy(dtype=object), where, column)
+        validate.warn_id_column(numeric[:, j], where, column)
     too_big = np.abs(numeric) > np.finfo(np.float32).max
     if too_big.any():
         i, j = (int(v) for v in np.argwhere(too_big)[0])

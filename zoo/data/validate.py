@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -380,6 +381,44 @@ def warn_high_cardinality(
         "most categories are seen once or never. If it is an id, drop it (the drop option); if it "
         "holds numbers, make it numeric.",
         HighCardinalityWarning,
+        stacklevel=2,
+    )
+    return True
+
+
+class IdColumnWarning(UserWarning):
+    """A numeric input column looks like a row id: the model can memorize rows by it."""
+
+
+_ID_NAME = re.compile(r"(^|[_\s-])(id|uuid|key|index)$|^(id|idx|index)([_\s-]|$)", re.IGNORECASE)
+
+
+def warn_id_column(values: np.ndarray, where: str, column: str, *, min_rows: int = 20) -> bool:
+    """Warn (`IdColumnWarning`) when a numeric input column looks like a row id: whole numbers, a
+    different one on every row, and either named like an id (`customer_id`, `ID`, `index`) or
+    running through one unbroken range (1, 2, ..., n in any order).
+
+    Example:
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_id_column(np.arange(100.0), "f.csv", "row"), warn_id_column(np.arange(100.0) % 7, "f.csv", "day")
+    (True, False)
+    >>> str(caught[0].message).split(").")[0]
+    "f.csv: numeric column 'row' looks like a row id (a different whole number on every row, one unbroken range"
+    """
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    if len(values) < min_rows or not np.all(values == np.round(values)) or len(np.unique(values)) != len(values):
+        return False
+    unbroken = values.max() - values.min() + 1 == len(values)
+    if not (unbroken or _ID_NAME.search(column.strip())):
+        return False
+    warnings.warn(
+        f"{where}: numeric column '{column}' looks like a row id (a different whole number on every row"
+        + (", one unbroken range" if unbroken else "") + "). As an input it lets the model memorize rows and "
+        f"rank them by their number; drop it: --data-options '{{\"drop\": [\"{column}\"]}}' (in Python, "
+        "drop=[...]), or list it in categorical if it is a code.",
+        IdColumnWarning,
         stacklevel=2,
     )
     return True
