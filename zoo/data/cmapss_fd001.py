@@ -463,7 +463,7 @@ def trajectory_ages(
 
     Example:
     >>> ages = trajectory_ages()  # doctest: +SKIP
-    >>> ages[:3].tolist(), ages.max()  # doctest: +SKIP
+    >>> ages[:3].tolist(), float(ages.max())  # doctest: +SKIP
     ([30.0, 31.0, 32.0], 362.0)
     """
     if window < 1 or stride < 1:
