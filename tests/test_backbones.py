@@ -2,7 +2,11 @@
 config round-trip, save/load with identical predictions in safe mode, a fit step, frozen weights
 (BatchNorm statistics included) unchanged, unfreeze, and local keras-hub presets."""
 
+import os
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import keras
 import keras_hub
@@ -13,6 +17,8 @@ from backbone_fixtures import TINY, registry_name, sample_inputs
 import builders
 from builders import HeadConfig, build_backbone, build_head, get_backbone, transfer_model, unfreeze
 from builders.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
 
 CASES = sorted(TINY)
 
@@ -260,6 +266,45 @@ def test_cnn_stem_stride_halves_the_first_stage_and_round_trips():
     assert backbone.get_layer("stage1_block0_out").output.shape[1:3] == (7, 7)
     again = builders.CNNBackbone.from_config(backbone.get_config())
     assert again.get_layer("stem_conv").strides == (2, 2) and again.count_params() == backbone.count_params()
+
+
+# Trains a CNN whose stage-1 projection reads 8 channels on batches of 23 with 2 intra-op threads: with a 1x1
+# stride-2 convolution there, oneDNN's weight gradient overran its workspace (uxlfoundation/oneDNN#6035) and the
+# process died with "double free or corruption" or a segfault (3 of 3 runs before the fix).
+_NARROW_PROJECTION_FIT = """
+import numpy as np, tensorflow as tf, keras, builders
+tf.config.threading.set_intra_op_parallelism_threads(2)
+keras.utils.set_random_seed(0)
+backbone = builders.CNNBackbone(input_shape=(28, 28, 1), filters=(8, 16))
+model = keras.Sequential([backbone, keras.layers.Dense(1, activation="sigmoid")])
+model.compile("adam", "binary_crossentropy")
+x = np.random.default_rng(0).random((23, 28, 28, 1), dtype="float32")
+model.fit(x, (x.mean((1, 2, 3)) > 0.5).astype("float32"), batch_size=23, epochs=3, verbose=0)
+print("trained")
+"""
+
+
+def test_cnn_trains_a_narrow_strided_projection_on_an_odd_batch_without_crashing():
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+           "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env.pop("TF_ENABLE_ONEDNN_OPTS", None)
+    done = subprocess.run([sys.executable, "-c", _NARROW_PROJECTION_FIT], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0 and "trained" in done.stdout, (done.returncode, done.stderr[-2000:])
+
+
+def test_cnn_narrow_strided_projection_subsamples_then_convolves_as_the_strided_convolution():
+    backbone = builders.CNNBackbone(input_shape=(28, 28, 1), filters=(8, 16))
+    proj, subsample = backbone.get_layer("stage1_block0_proj"), backbone.get_layer("stage1_block0_proj_subsample")
+    assert proj.strides == (1, 1) and subsample.stride == 2 and subsample.output.shape[1:3] == (14, 14)
+    x = np.random.default_rng(0).random((3, 28, 28, 8), dtype="float32")
+    strided = keras.ops.conv(x, proj.kernel, strides=2, padding="valid")
+    np.testing.assert_allclose(proj(subsample(x)), strided, rtol=1e-6, atol=1e-6)
+    wide = builders.CNNBackbone(input_shape=(28, 28, 1), filters=(16, 32))  # unaffected: unchanged layers
+    assert wide.get_layer("stage1_block0_proj").strides == (2, 2)
+    assert not [layer for layer in wide.layers if isinstance(layer, builders.backbones.cnn.Subsample2D)]
+    again = builders.CNNBackbone.from_config(backbone.get_config())
+    assert again.get_layer("stage1_block0_proj_subsample").stride == 2
 
 
 def test_tabular_all_layers_output_includes_the_normalized_columns():

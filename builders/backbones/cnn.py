@@ -16,6 +16,50 @@ from builders.errors import ConfigError
 from builders.registry import register_backbone
 
 
+# oneDNN (TF 2.21 ships v3.7.3) corrupts the heap in the weight gradient of a 1x1 convolution with stride > 1
+# when the input has fewer than 16 channels (its AVX-512 block; 8 on AVX2) and the batch does not split evenly
+# over the intra-op threads (jit_1x1 backward_weights, "rtus" path: uxlfoundation/oneDNN#6035): "double free
+# or corruption", "corrupted double-linked list" or a segfault inside fit, e.g. filters [8, 16] on a partial
+# batch of 23. Such a projection takes every stride-th pixel first and convolves with stride 1 (the same
+# function and weights, without that kernel); projections from 16 channels or more are left as they were.
+_NARROW_PROJECTION_CHANNELS = 16
+
+
+@keras.saving.register_keras_serializable(package="vertical_zoo")
+class Subsample2D(keras.layers.Layer):
+    """Every `stride`-th row and column of NHWC images, starting at the first: what a 1x1
+    convolution with that stride and "valid" padding reads.
+
+    Example:
+    >>> import numpy as np
+    >>> Subsample2D(2)(np.arange(16.0).reshape(1, 4, 4, 1))[0, :, :, 0].numpy().tolist()
+    [[0.0, 2.0], [8.0, 10.0]]
+    """
+
+    def __init__(self, stride: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self.stride = check_size("Subsample2D", "stride", stride)
+
+    def call(self, x):
+        return x[:, :: self.stride, :: self.stride, :]
+
+    def compute_output_shape(self, input_shape):
+        def size(n):
+            return None if n is None else (n - 1) // self.stride + 1
+
+        return (input_shape[0], size(input_shape[1]), size(input_shape[2]), input_shape[3])
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "stride": self.stride}
+
+
+def _projection(x, filters: int, stride: int, name: str, kw: dict):
+    if stride != 1 and x.shape[-1] < _NARROW_PROJECTION_CHANNELS:
+        x = Subsample2D(stride, name=f"{name}_proj_subsample", **kw)(x)
+        stride = 1
+    return keras.layers.Conv2D(filters, 1, strides=stride, use_bias=False, name=f"{name}_proj", **kw)(x)
+
+
 def _residual_block(x, filters: int, stride: int, name: str, kw: dict, momentum: float):
     shortcut = x
     y = keras.layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, name=f"{name}_conv1", **kw)(x)
@@ -24,7 +68,7 @@ def _residual_block(x, filters: int, stride: int, name: str, kw: dict, momentum:
     y = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv2", **kw)(y)
     y = keras.layers.BatchNormalization(momentum=momentum, name=f"{name}_bn2", **kw)(y)
     if stride != 1 or shortcut.shape[-1] != filters:
-        shortcut = keras.layers.Conv2D(filters, 1, strides=stride, use_bias=False, name=f"{name}_proj", **kw)(x)
+        shortcut = _projection(x, filters, stride, name, kw)
         shortcut = keras.layers.BatchNormalization(momentum=momentum, name=f"{name}_proj_bn", **kw)(shortcut)
     y = keras.layers.Add(name=f"{name}_add", **kw)([y, shortcut])
     return keras.layers.ReLU(name=f"{name}_out", **kw)(y)
