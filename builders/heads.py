@@ -29,8 +29,8 @@ class HeadConfig:
         dropout: dropout before each Dense layer.
         output_scale, output_offset: regression/forecast outputs are `raw * scale + offset`, so
             a head can be initialised at the target's scale (e.g. the training mean and std).
-        normalize_features: standardize the features first (a `Normalization` layer named
-            `feature_normalization`, adapted on the training features with
+        normalize_features: centre the features and bring them to unit overall scale first (a
+            `Normalization` layer named `feature_normalization`, set from the training features by
             `builders.adapt_feature_normalization`): the head of a frozen base, whose features
             may vary over a range far from 1 that a head at the usual learning rate barely moves in.
 

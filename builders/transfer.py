@@ -121,9 +121,12 @@ def get_backbone(model: keras.Model) -> Backbone:
 
 
 def adapt_feature_normalization(model: keras.Model, features: np.ndarray) -> bool:
-    """Set the head's feature standardization (`HeadConfig(normalize_features=True)`) to the mean and
-    variance of `features`, the frozen backbone's outputs on the training inputs. Returns whether the
-    head has one (False: nothing to do).
+    """Set the head's feature standardization (`HeadConfig(normalize_features=True)`) from `features`,
+    the frozen backbone's outputs on the training inputs: each feature centred on its mean, all of
+    them divided by one overall standard deviation (the root mean of their variances). One scale, not
+    one per feature: a feature nearly constant on a few labelled rows (one engine's windows) would
+    otherwise be divided by almost 0 and blow up on every other input. Returns whether the head has
+    one (False: nothing to do).
 
     Example:
     >>> from builders.backbones import CNNBackbone
@@ -134,7 +137,7 @@ def adapt_feature_normalization(model: keras.Model, features: np.ndarray) -> boo
     >>> adapt_feature_normalization(model, features)
     True
     >>> standardized = model.get_layer("head").get_layer("feature_normalization")(features)
-    >>> round(float(np.std(standardized)), 2)
+    >>> round(float(np.sqrt(np.mean(np.var(standardized, axis=0)))), 2)
     1.0
     """
     head = model.get_layer("head")
@@ -142,6 +145,9 @@ def adapt_feature_normalization(model: keras.Model, features: np.ndarray) -> boo
     if layer is None:
         return False
     layer.adapt(np.asarray(features, dtype="float32").reshape(len(features), -1))
+    variance = keras.ops.convert_to_numpy(layer.adapt_variance)
+    layer.adapt_variance.assign(np.full_like(variance, float(variance.mean())))  # one scale for every feature
+    layer.finalize_state()  # the tensors `call` reads, from the variables (as a reload makes them)
     return True
 
 

@@ -15,7 +15,6 @@ from builders.checks import check_size, check_sizes
 from builders.errors import ConfigError
 from builders.registry import register_backbone
 
-
 # oneDNN (TF 2.21 ships v3.7.3) corrupts the heap in the weight gradient of a 1x1 convolution with stride > 1
 # when the input has fewer than 16 channels (its AVX-512 block; 8 on AVX2) and the batch does not split evenly
 # over the intra-op threads (jit_1x1 backward_weights, "rtus" path: uxlfoundation/oneDNN#6035): "double free
