@@ -132,10 +132,18 @@ def peers(tf_config_json: str | None = None) -> str:
     >>> peers(tf_config(["10.0.0.1:2222", "10.0.0.2:2222"], 0))
     'worker 1 at 10.0.0.2:2222'
     """
+    return ", ".join(_cluster_tasks(tf_config_json)[1]) or "the other workers"
+
+
+def _cluster_tasks(tf_config_json: str | None) -> tuple[str | None, dict[str, str]]:
+    """This task's address in `TF_CONFIG` (the environment's when None) and the other tasks' addresses by name
+    (`"worker 1 at host:port"`); an evaluator is no part of the strategy's cluster, so it is left out."""
     config = json.loads(tf_config_json if tf_config_json is not None else os.environ.get("TF_CONFIG", "{}"))
     me = (config.get("task", {}).get("type"), config.get("task", {}).get("index"))
-    return ", ".join(f"{kind} {i} at {address}" for kind, addresses in config.get("cluster", {}).items()
-                     for i, address in enumerate(addresses) if (kind, i) != me) or "the other workers"
+    tasks = {(kind, i): address for kind, addresses in config.get("cluster", {}).items() if kind != "evaluator"
+             for i, address in enumerate(addresses)}
+    others = {f"{kind} {i} at {address}": address for (kind, i), address in tasks.items() if (kind, i) != me}
+    return tasks.get(me), others
 
 
 def await_peers(tf_config_json: str | None = None, *, timeout: float | None = None, every: float = 10.0) -> None:
@@ -159,14 +167,9 @@ def await_peers(tf_config_json: str | None = None, *, timeout: float | None = No
     Example:
     >>> await_peers(tf_config(["127.0.0.1:%d" % free_ports(1)[0]], 0))  # a cluster of one: nobody to wait for
     """
-    text = tf_config_json if tf_config_json is not None else os.environ.get("TF_CONFIG", "{}")
-    config = json.loads(text)
     timeout = worker_timeout() if timeout is None else timeout
-    me = (config.get("task", {}).get("type"), config.get("task", {}).get("index"))
-    tasks = {(kind, i): address for kind, addresses in config.get("cluster", {}).items() if kind != "evaluator"
-             for i, address in enumerate(addresses)}  # an evaluator is no part of the strategy's cluster
-    waiting = {f"{kind} {i} at {address}": address for (kind, i), address in tasks.items() if (kind, i) != me}
-    listener = _listen(tasks.get(me))
+    mine, waiting = _cluster_tasks(tf_config_json)
+    listener = _listen(mine)
     start = time.monotonic()
     report = start + min(every, 2.0)
     try:
