@@ -120,6 +120,19 @@ def get_backbone(model: keras.Model) -> Backbone:
     raise ConfigError(f"Model '{model.name}' has no Backbone layer; build it with transfer_model().")
 
 
+def feature_normalization(model: keras.Model) -> keras.layers.Normalization | None:
+    """The head's feature standardization layer (`HeadConfig(normalize_features=True)`), or None.
+
+    Example:
+    >>> from builders.backbones import CNNBackbone
+    >>> from builders.heads import HeadConfig, build_head
+    >>> base = CNNBackbone(input_shape=(8, 8, 1), filters=(4,))
+    >>> feature_normalization(transfer_model(base, build_head(HeadConfig("binary"), base.output_dim))) is None
+    True
+    """
+    return next((la for la in model.get_layer("head").layers if la.name == FEATURE_NORMALIZATION), None)
+
+
 def adapt_feature_normalization(model: keras.Model, features: np.ndarray) -> bool:
     """Set the head's feature standardization (`HeadConfig(normalize_features=True)`) from `features`,
     the frozen backbone's outputs on the training inputs: each feature centred on its mean, all of
@@ -140,8 +153,7 @@ def adapt_feature_normalization(model: keras.Model, features: np.ndarray) -> boo
     >>> round(float(np.sqrt(np.mean(np.var(standardized, axis=0)))), 2)
     1.0
     """
-    head = model.get_layer("head")
-    layer = next((la for la in head.layers if la.name == FEATURE_NORMALIZATION), None)
+    layer = feature_normalization(model)
     if layer is None:
         return False
     layer.adapt(np.asarray(features, dtype="float32").reshape(len(features), -1))

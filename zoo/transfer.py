@@ -804,9 +804,10 @@ def _run_arms(preset_dir: Path, task: Task, data: Dataset, full_train_x: Any, se
 
     keras.utils.set_random_seed(seed)
     base = preset.backbone
-    frozen_head = dataclasses.replace(head, normalize_features=True)  # as the harness's frozen heads
-    model = _compile(transfer_model(base, build_head(frozen_head, base.output_dim), freeze=True), task, lr)
-    cached, _ = can_cache(task.with_overrides(freeze=True), model)  # features computed once, as the harness does
+    frozen = task.with_overrides(freeze=True)  # built and trained as the harness makes a frozen-base model
+    model = _compile(transfer_model(base, build_head(head_config(frozen, data), base.output_dim), freeze=True),
+                     task, lr)
+    cached, _ = can_cache(frozen, model)  # features computed once
     fitted = _fit(model, task, data, s, epochs, seed, verbose, cached=cached)
     rows.append({"arm": "transfer", "score": _score(task, model, data), **fitted, "trainable_params": _trainable(model),
                  "feature_cache": cached})

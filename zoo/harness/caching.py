@@ -20,7 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from builders.transfer import InferenceMode, adapt_feature_normalization, get_backbone
+from builders.transfer import InferenceMode, adapt_feature_normalization, feature_normalization, get_backbone
 from zoo.data.types import Inputs, num_rows
 from zoo.harness.build import build_training_state
 from zoo.harness.distributed import replay_shuffles
@@ -374,7 +374,7 @@ def adapt_frozen_head(model: keras.Model, x: Inputs, batch_size: int = FEATURE_B
     True
     """
     backbone = get_backbone(model)
-    if backbone.trainable or not any(la.name == "feature_normalization" for la in model.get_layer("head").layers):
+    if backbone.trainable or feature_normalization(model) is None:
         return False
     features = extract_features(backbone, x, batch_size=batch_size, jit_compile=bool(model.jit_compile))
     return adapt_feature_normalization(model, features)

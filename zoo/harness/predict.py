@@ -301,7 +301,7 @@ def predict(run_dir: str | os.PathLike, rows: Any, *, batch_size: int = 256, eve
 
     run_dir = Path(run_dir)
     task = Task.from_dict(load_run_config(run_dir).task)
-    if isinstance(rows, str | os.PathLike) and not Path(rows).exists() and task.modality != "text":  # (text: a text?)
+    if isinstance(rows, str | os.PathLike) and not Path(rows).exists() and task.modality != "text":  # (text: _texts reads one str)
         raise DataNotFoundError(f"{rows}: no such file or folder (relative paths are from {Path.cwd()}); give the "
                                 "path of the new data, e.g. the full path of test_FD001.txt in the data directory.")
     model = load_run_model(run_dir)
